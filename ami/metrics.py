@@ -1,0 +1,703 @@
+"""Corpus-level metrics for generated text: BLEU, distinct-n, entropy-n,
+ROUGE, embedding similarity and length statistics.
+
+Every function takes detokenized text, one string per segment. Unless a
+docstring says otherwise, a token is an item of ``text.split()``, that is,
+the text is split on runs of whitespace and nothing else is normalized.
+BLEU and ROUGE use their packages' own tokenizers (sacrebleu 2.x, rouge-score
+0.1.x) so that scores match those packages exactly.
+
+Alongside each metric there is a function for its per-segment sufficient
+statistics (``bleu_statistics``, ``NgramCounts``, ``rouge_sentence_scores``,
+``embedding_sentence_scores``). ami.bootstrap resamples those statistics
+instead of recomputing the metric from text.
+"""
+
+import logging
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+Tokenizer = Callable[[str], List[str]]
+
+BLEU_MAX_ORDER = 4
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+EMBEDDING_SCORES = ("average", "extrema", "greedy")
+
+
+def whitespace_tokenize(text: str) -> List[str]:
+    """Split ``text`` on runs of whitespace; the tokenizer of all ami metrics
+    except BLEU and ROUGE."""
+    return text.split()
+
+
+# ---------------------------------------------------------------------------
+# Distinct-n and entropy-n
+# ---------------------------------------------------------------------------
+
+
+class TokenizedCorpus:
+    """Hypotheses as integer token ids, with cached n-gram counts per order.
+
+    Build one per hypothesis list and pass it to ``distinct_n`` and
+    ``entropy_n`` in place of the strings, so the text is tokenized once for
+    all orders.
+    """
+
+    def __init__(self, texts: Sequence[str], tokenize: Tokenizer = whitespace_tokenize):
+        token_lists = [tokenize(text) for text in texts]
+        self.num_sentences = len(token_lists)
+        self.lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+        vocabulary: Dict[str, int] = {}
+        self.token_ids = np.fromiter(
+            (vocabulary.setdefault(token, len(vocabulary)) for tokens in token_lists for token in tokens),
+            dtype=np.int64,
+            count=int(self.lengths.sum()),
+        )
+        self.vocabulary_size = len(vocabulary)
+        self._ngrams: Dict[int, "NgramCounts"] = {}
+
+    def ngrams(self, n: int) -> "NgramCounts":
+        """Return the n-gram occurrences of order ``n`` (computed once)."""
+        if n < 1:
+            raise ValueError(f"n-gram order must be >= 1, got {n}")
+        if n not in self._ngrams:
+            self._ngrams[n] = NgramCounts.from_corpus(self, n)
+        return self._ngrams[n]
+
+
+@dataclass
+class NgramCounts:
+    """All n-gram occurrences of one order, as parallel arrays.
+
+    ``ngram_ids[k]`` is the type id (0 .. num_types-1) of occurrence k and
+    ``sentence_ids[k]`` the segment it occurs in. N-grams never cross segment
+    boundaries, so a segment of L tokens has max(L - n + 1, 0) occurrences.
+    """
+
+    n: int
+    ngram_ids: np.ndarray
+    sentence_ids: np.ndarray
+    num_types: int
+    num_sentences: int
+
+    @classmethod
+    def from_corpus(cls, corpus: TokenizedCorpus, n: int) -> "NgramCounts":
+        lengths = corpus.lengths
+        total_tokens = corpus.token_ids.shape[0]
+        starts = np.cumsum(lengths) - lengths
+        sentence_of_token = np.repeat(np.arange(corpus.num_sentences), lengths)
+        position = np.arange(total_tokens) - starts[sentence_of_token]
+        first = np.flatnonzero(position <= lengths[sentence_of_token] - n)
+        sentence_ids = sentence_of_token[first]
+        if first.size == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(n, empty, empty, 0, corpus.num_sentences)
+
+        vocabulary_size = max(corpus.vocabulary_size, 1)
+        if n * math.log2(vocabulary_size) < 62:
+            # Mixed-radix key: exact because V**n < 2**62 fits in int64.
+            keys = np.zeros(first.size, dtype=np.int64)
+            for offset in range(n):
+                keys = keys * vocabulary_size + corpus.token_ids[first + offset]
+            _, ngram_ids = np.unique(keys, return_inverse=True)
+        else:
+            windows = np.stack([corpus.token_ids[first + offset] for offset in range(n)], axis=1)
+            _, ngram_ids = np.unique(windows, axis=0, return_inverse=True)
+        ngram_ids = ngram_ids.reshape(-1).astype(np.int64)
+        return cls(n, ngram_ids, sentence_ids, int(ngram_ids.max()) + 1, corpus.num_sentences)
+
+    def type_counts(self, sentence_weights: Optional[np.ndarray] = None) -> np.ndarray:
+        """Return the count of each n-gram type, shape [num_types].
+
+        With ``sentence_weights`` (one number per segment) each occurrence
+        counts as often as its segment's weight; ami.bootstrap passes how
+        often a resample drew each segment.
+        """
+        if sentence_weights is None:
+            return np.bincount(self.ngram_ids, minlength=self.num_types).astype(np.float64)
+        weights = sentence_weights[self.sentence_ids]
+        return np.bincount(self.ngram_ids, weights=weights, minlength=self.num_types)
+
+    def sentence_totals(self) -> np.ndarray:
+        """Return the number of n-gram occurrences per segment."""
+        return np.bincount(self.sentence_ids, minlength=self.num_sentences).astype(np.float64)
+
+    def sentence_unique(self) -> np.ndarray:
+        """Return the number of distinct n-gram types per segment."""
+        pairs = np.unique(self.sentence_ids * max(self.num_types, 1) + self.ngram_ids)
+        return np.bincount(pairs // max(self.num_types, 1), minlength=self.num_sentences).astype(np.float64)
+
+
+def _as_corpus(hyps: Union[Sequence[str], TokenizedCorpus]) -> TokenizedCorpus:
+    return hyps if isinstance(hyps, TokenizedCorpus) else TokenizedCorpus(hyps)
+
+
+def distinct_from_counts(type_counts: np.ndarray) -> float:
+    """Return distinct-n from n-gram type counts: types seen / occurrences, 0.0 if none."""
+    total = type_counts.sum()
+    if total == 0:
+        return 0.0
+    return float(np.count_nonzero(type_counts) / total)
+
+
+def entropy_from_counts(type_counts: np.ndarray) -> float:
+    """Return the Shannon entropy in nats of the distribution ``type_counts / sum``, 0.0 if empty."""
+    total = type_counts.sum()
+    if total == 0:
+        return 0.0
+    probabilities = type_counts[type_counts > 0] / total
+    return float(-(probabilities * np.log(probabilities)).sum())
+
+
+def sentence_distinct_values(counts: NgramCounts) -> Tuple[np.ndarray, np.ndarray]:
+    """Return (per-segment distinct-n, mask of segments that have >= 1 n-gram)."""
+    totals = counts.sentence_totals()
+    valid = totals > 0
+    values = np.zeros(counts.num_sentences, dtype=np.float64)
+    values[valid] = counts.sentence_unique()[valid] / totals[valid]
+    return values, valid
+
+
+def distinct_n(hyps: Union[Sequence[str], TokenizedCorpus], n: int, level: str = "corpus") -> float:
+    """Return distinct-n (Li et al., 2016) of the hypotheses, a ratio in [0, 1].
+
+    ``level="corpus"`` (default): the number of distinct n-gram types over
+    all hypotheses divided by the total number of n-gram occurrences.
+    ``level="sentence"``: the same ratio computed per hypothesis and averaged
+    over hypotheses; this variant is higher because repeats across
+    hypotheses are not counted.
+
+    Tokens are whitespace tokens and n-grams do not cross hypotheses. An
+    empty hypothesis, or one with fewer than n tokens, has no n-grams: it
+    adds nothing at corpus level and is left out of the sentence-level
+    average. Returns 0.0 when no hypothesis has an n-gram.
+    """
+    counts = _as_corpus(hyps).ngrams(n)
+    if level == "corpus":
+        return distinct_from_counts(counts.type_counts())
+    if level == "sentence":
+        values, valid = sentence_distinct_values(counts)
+        return float(values[valid].mean()) if valid.any() else 0.0
+    raise ValueError(f"invalid distinct-n level {level!r}; expected 'corpus' or 'sentence'")
+
+
+def entropy_n(hyps: Union[Sequence[str], TokenizedCorpus], n: int = 4) -> float:
+    """Return entropy-n (Zhang et al., 2018) of the hypotheses, in nats.
+
+    The Shannon entropy -sum_g p(g) ln p(g) of the empirical distribution
+    p(g) = count(g) / total over all n-gram occurrences g in all
+    hypotheses (whitespace tokens, no n-gram crosses hypotheses). Returns
+    0.0 when no hypothesis has an n-gram.
+    """
+    return entropy_from_counts(_as_corpus(hyps).ngrams(n).type_counts())
+
+
+# ---------------------------------------------------------------------------
+# BLEU (sacrebleu)
+# ---------------------------------------------------------------------------
+
+
+def make_bleu_scorer(
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    smooth_method: str = "exp",
+    smooth_value: Optional[float] = None,
+    max_ngram_order: int = BLEU_MAX_ORDER,
+):
+    """Return a ``sacrebleu.metrics.BLEU`` with these settings and force=True.
+
+    force=True only silences sacrebleu's warning about text that ends in
+    " ." (it does not change the score). ami logs its own warning instead.
+    """
+    from sacrebleu.metrics import BLEU
+
+    return BLEU(
+        lowercase=lowercase,
+        force=True,
+        tokenize=tokenize,
+        smooth_method=smooth_method,
+        smooth_value=smooth_value,
+        max_ngram_order=max_ngram_order,
+    )
+
+
+def bleu_statistics(hyps: Sequence[str], refs: Sequence[str], **scorer_options) -> np.ndarray:
+    """Return sacrebleu's per-segment BLEU statistics, shape [segments, 10].
+
+    Columns: hypothesis length, closest reference length, matching n-grams
+    for n = 1..4, hypothesis n-grams for n = 1..4 (sacrebleu's layout). Their
+    column sums give exactly sacrebleu's corpus BLEU. ``scorer_options`` go
+    to ``make_bleu_scorer`` (max_ngram_order is fixed at 4).
+    """
+    _check_same_length(hyps, refs)
+    scorer = make_bleu_scorer(**scorer_options)
+    # NOTE: _extract_corpus_statistics is private sacrebleu API (2.0 to 2.6);
+    # tests check the result against BLEU.corpus_score.
+    stats = scorer._extract_corpus_statistics(list(hyps), [list(refs)])
+    return np.asarray(stats, dtype=np.int64).reshape(len(hyps), 2 + 2 * BLEU_MAX_ORDER)
+
+
+def bleu_from_statistics(
+    stats: np.ndarray,
+    order: int = BLEU_MAX_ORDER,
+    kind: str = "cumulative",
+    smooth_method: str = "exp",
+    smooth_value: Optional[float] = None,
+):
+    """Return BLEU (0-100) from summed statistics of ``bleu_statistics``.
+
+    ``kind="cumulative"``: sacrebleu's corpus BLEU with max_ngram_order=order,
+    BP * exp(mean_{k<=order} ln p_k), with the given smoothing.
+    ``kind="individual"``: BP * p_order, the brevity-penalized precision of
+    order ``order`` alone, without smoothing (0 when there are no n-grams).
+    BP = exp(1 - r/c) if c < r else 1, with c the hypothesis and r the
+    reference length in sacrebleu tokens; p_k = 100 * matches_k / total_k.
+    """
+    from sacrebleu.metrics import BLEU
+
+    values = [int(v) for v in stats]
+    sys_len, ref_len = values[0], values[1]
+    correct = values[2 : 2 + BLEU_MAX_ORDER]
+    total = values[2 + BLEU_MAX_ORDER :]
+    if kind == "cumulative":
+        result = BLEU.compute_bleu(
+            correct=correct[:order],
+            total=total[:order],
+            sys_len=sys_len,
+            ref_len=ref_len,
+            smooth_method=smooth_method,
+            smooth_value=smooth_value,
+            effective_order=False,
+            max_ngram_order=order,
+        )
+        return result.score
+    if kind == "individual":
+        if total[order - 1] == 0 or sys_len == 0:
+            return 0.0
+        brevity_penalty = 1.0 if sys_len >= ref_len else math.exp(1.0 - ref_len / sys_len)
+        return brevity_penalty * 100.0 * correct[order - 1] / total[order - 1]
+    raise ValueError(f"invalid BLEU-n kind {kind!r}; expected 'cumulative' or 'individual'")
+
+
+def bleu(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    tokenize: str = "13a",
+    lowercase: bool = False,
+    smooth_method: str = "exp",
+    smooth_value: Optional[float] = None,
+) -> Tuple[float, str, Dict[str, object]]:
+    """Compute sacrebleu's corpus BLEU (0-100) against one reference per hypothesis.
+
+    Returns (score, signature, extra). The signature is sacrebleu's
+    reproducibility string, e.g. ``nrefs:1|case:mixed|eff:no|tok:13a|
+    smooth:exp|version:2.6.0``. ``extra`` contains the four n-gram precisions,
+    brevity penalty, length ratio, hypothesis and reference lengths and the
+    per-segment statistics (``stats``, see ``bleu_statistics``). The score
+    equals ``BLEU(...).corpus_score(hyps, [refs]).score``.
+    """
+    options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method, smooth_value=smooth_value)
+    stats = bleu_statistics(hyps, refs, **options)
+    _warn_if_tokenized(hyps)
+
+    scorer = make_bleu_scorer(**options)
+    scorer.num_refs = 1  # set by corpus_score in sacrebleu; the signature reads it
+    result = scorer._compute_score_from_stats(stats.sum(axis=0).tolist())
+    extra = {
+        "precisions": [float(p) for p in result.precisions],
+        "brevity_penalty": float(result.bp),
+        "length_ratio": float(result.ratio),
+        "hyp_len": int(result.sys_len),
+        "ref_len": int(result.ref_len),
+        "stats": stats,
+    }
+    return float(result.score), str(scorer.get_signature()), extra
+
+
+def bleu_n(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    orders: Sequence[int] = (1, 2, 3, 4),
+    kind: str = "cumulative",
+    stats: Optional[np.ndarray] = None,
+    **scorer_options,
+) -> Dict[int, float]:
+    """Return {n: BLEU-n} (0-100) for each order n in ``orders`` (1..4).
+
+    See ``bleu_from_statistics`` for the two definitions. The cumulative
+    kind, the default, is what most dialogue papers call BLEU-n (NLTK's
+    corpus_bleu with uniform weights over orders 1..n). It equals sacrebleu's
+    corpus BLEU with max_ngram_order=n, including 'exp' smoothing. Pass
+    ``stats`` from ``bleu_statistics`` to skip recomputing them.
+    """
+    if stats is None:
+        stats = bleu_statistics(hyps, refs, **scorer_options)
+    totals = stats.sum(axis=0)
+    smoothing = {
+        "smooth_method": scorer_options.get("smooth_method", "exp"),
+        "smooth_value": scorer_options.get("smooth_value"),
+    }
+    scores = {}
+    for order in orders:
+        if not 1 <= order <= BLEU_MAX_ORDER:
+            raise ValueError(f"BLEU-n order must be in 1..{BLEU_MAX_ORDER}, got {order}")
+        scores[order] = bleu_from_statistics(totals, order=order, kind=kind, **smoothing)
+    return scores
+
+
+def _warn_if_tokenized(hyps: Sequence[str]) -> None:
+    tokenized = sum(1 for hyp in hyps if hyp.endswith(" ."))
+    if tokenized >= 100:
+        logger.warning(
+            "%d hypotheses end in ' .', which suggests tokenized text; BLEU expects "
+            "detokenized hypotheses (use fairseq-generate's D- lines or --post-process)",
+            tokenized,
+        )
+
+
+# ---------------------------------------------------------------------------
+# Sentence splitting and ROUGE (rouge-score)
+# ---------------------------------------------------------------------------
+
+# Lowercase words that end in "." without ending a sentence (English).
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof sr jr st vs etc e.g i.e cf al approx dept est fig
+    no nos vol p pp ed eds inc ltd co corp jan feb mar apr jun jul aug sep
+    sept oct nov dec mon tue wed thu fri sat sun a.m p.m u.s u.k u.n
+    """.split()
+)
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
+
+
+def split_sentences(text: str) -> List[str]:
+    """Split English ``text`` into sentences with a regular expression.
+
+    A sentence ends at a newline, or at a run of ``. ! ? …`` (optionally
+    followed by closing quotes or brackets) that is followed by whitespace.
+    A single "." does not end a sentence after a known abbreviation
+    ("Dr.", "e.g.", "U.S.") or a one-letter initial ("J."). The next
+    sentence need not start with a capital letter, so lowercased text splits
+    too. This replaces NLTK's punkt model, whose data is not installed
+    offline, and splits more eagerly than punkt on unusual abbreviations.
+    Returns stripped non-empty sentences; "" gives [].
+    """
+    sentences: List[str] = []
+    for line in text.split("\n"):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            if match.group().startswith(".") and not match.group().startswith(".."):
+                word = line[start : match.start()].rsplit(None, 1)[-1:] or [""]
+                word = word[0].lstrip("\"'(\u201c\u2018[").lower()
+                if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+                    continue
+            sentences.append(line[start : match.end()].strip())
+            start = match.end()
+        sentences.append(line[start:].strip())
+    return [sentence for sentence in sentences if sentence]
+
+
+class _CachedRougeTokenizer:
+    """rouge-score's default tokenizer with a memoized Porter stemmer.
+
+    ``tokenize`` calls ``rouge_score.tokenize.tokenize`` with the same
+    stemmer that ``DefaultTokenizer`` uses, so tokens are identical. The
+    stemmer is the slow part and most words repeat.
+    """
+
+    def __init__(self, use_stemmer: bool):
+        self._stemmer = None
+        if use_stemmer:
+            from nltk.stem import porter
+
+            stemmer = porter.PorterStemmer()
+            self._stemmer = _MemoizedStemmer(stemmer)
+
+    def tokenize(self, text: str) -> List[str]:
+        from rouge_score import tokenize as rouge_tokenize
+
+        return rouge_tokenize.tokenize(text, self._stemmer)
+
+
+class _MemoizedStemmer:
+    def __init__(self, stemmer):
+        self.stem = lru_cache(maxsize=1 << 20)(stemmer.stem)
+
+
+def rouge_sentence_scores(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    use_stemmer: bool = True,
+    rouge_types: Sequence[str] = ROUGE_TYPES,
+    split: Callable[[str], List[str]] = split_sentences,
+) -> Dict[str, np.ndarray]:
+    """Return {rouge type: array [segments, 3]} of precision, recall and F1 in [0, 1].
+
+    Scores come from ``rouge_score.rouge_scorer.RougeScorer`` with one
+    reference per hypothesis. For rougeLsum both texts are first split into
+    sentences by ``split`` and joined with newlines, which is how rouge-score
+    marks sentences. Newlines do not change the other types, because
+    rouge-score's tokenizer lowercases the text, replaces every character
+    outside [a-z0-9] with a space and (with ``use_stemmer``) applies the
+    Porter stemmer to tokens longer than 3 characters. Text without [a-z0-9]
+    characters, such as Chinese or Cyrillic, therefore has no tokens and
+    scores 0.
+    """
+    from rouge_score import rouge_scorer
+
+    _check_same_length(hyps, refs)
+    tokenizer = _CachedRougeTokenizer(use_stemmer)
+    scorer = rouge_scorer.RougeScorer(list(rouge_types), tokenizer=tokenizer)
+    needs_split = "rougeLsum" in rouge_types
+    scores = {rouge_type: np.zeros((len(hyps), 3), dtype=np.float64) for rouge_type in rouge_types}
+    untokenizable = 0
+    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
+        if needs_split:
+            hyp = "\n".join(split(hyp))
+            ref = "\n".join(split(ref))
+        result = scorer.score(ref, hyp)
+        for rouge_type, score in result.items():
+            scores[rouge_type][index] = (score.precision, score.recall, score.fmeasure)
+        all_zero = all(score.fmeasure == 0.0 for score in result.values())
+        if all_zero and hyp.strip() and not tokenizer.tokenize(hyp):
+            untokenizable += 1
+    if untokenizable:
+        logger.warning(
+            "%d of %d non-empty hypotheses have no ROUGE tokens, because rouge-score keeps "
+            "only [a-z0-9] after lowercasing; their ROUGE is 0 (is the text non-English?)",
+            untokenizable,
+            len(hyps),
+        )
+    return scores
+
+
+def rouge(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    use_stemmer: bool = True,
+    rouge_types: Sequence[str] = ROUGE_TYPES,
+    split: Callable[[str], List[str]] = split_sentences,
+) -> Dict[str, Dict[str, float]]:
+    """Return {rouge type: {"precision", "recall", "fmeasure"}}, each 0-100.
+
+    Each figure is the mean over segments of rouge-score's per-segment
+    value, the same average that rouge-score's ``BootstrapAggregator``
+    reports as its mid estimate. See ``rouge_sentence_scores`` for
+    tokenization and sentence splitting.
+    """
+    per_sentence = rouge_sentence_scores(hyps, refs, use_stemmer, rouge_types, split)
+    result = {}
+    for rouge_type, values in per_sentence.items():
+        means = values.mean(axis=0) * 100.0 if len(values) else np.zeros(3)
+        result[rouge_type] = {"precision": float(means[0]), "recall": float(means[1]), "fmeasure": float(means[2])}
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Embedding-based similarity
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class WordVectors:
+    """A word vector table and a description of where it came from."""
+
+    table: Mapping[str, np.ndarray]
+    dim: int
+    source: str
+
+    @classmethod
+    def from_mapping(cls, table: Mapping[str, Sequence[float]], source: str) -> "WordVectors":
+        """Wrap an in-memory {token: vector} table; ``source`` names it in reports."""
+        if not table:
+            raise ValueError(f"word vector table {source!r} is empty")
+        arrays = {word: np.asarray(vector, dtype=np.float64).reshape(-1) for word, vector in table.items()}
+        dims = {vector.shape[0] for vector in arrays.values()}
+        if len(dims) != 1:
+            raise ValueError(f"word vectors in {source!r} have different sizes: {sorted(dims)}")
+        return cls(arrays, dims.pop(), source)
+
+
+def load_word_vectors(path: str, vocabulary: Optional[set] = None) -> WordVectors:
+    """Read word vectors from a word2vec or GloVe text file.
+
+    Each line is ``word v1 v2 ... vd``, separated by single spaces; the word
+    itself may contain spaces (the last d fields are the vector). A first
+    line of exactly two integers (``count dim``, word2vec's header) is
+    skipped. With ``vocabulary``, only those words are kept, which makes
+    loading large files much faster. Raises ValueError naming the file and
+    line for malformed lines.
+    """
+    table: Dict[str, np.ndarray] = {}
+    dim = None
+    with open(path, "rb") as handle:
+        for line_number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n").rstrip(" ")
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{path}, line {line_number}: invalid UTF-8 in word vector file ({error})") from error
+            if not line:
+                continue
+            if dim is None:
+                fields = line.split(" ")
+                if line_number == 1 and len(fields) == 2 and all(field.isdigit() for field in fields):
+                    dim = int(fields[1])
+                    continue
+                dim = len(fields) - 1
+                if dim < 1:
+                    raise ValueError(f"{path}, line {line_number}: expected 'word v1 v2 ...', got {line[:80]!r}")
+            parts = line.rsplit(" ", dim)
+            if len(parts) != dim + 1 or not parts[0]:
+                raise ValueError(
+                    f"{path}, line {line_number}: expected a word and {dim} numbers, got {len(parts) - 1} fields"
+                )
+            word = parts[0]
+            if vocabulary is not None and word not in vocabulary:
+                continue
+            try:
+                table[word] = np.array(parts[1:], dtype=np.float64)
+            except ValueError as error:
+                raise ValueError(f"{path}, line {line_number}: invalid number in vector of {word!r} ({error})") from error
+    if dim is None:
+        raise ValueError(f"word vector file {path} is empty")
+    logger.info("read %d word vectors of size %d from %s", len(table), dim, path)
+    return WordVectors(table, dim, path)
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    norm = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norm) if norm > 0 else 0.0
+
+
+def _extrema(vectors: np.ndarray) -> np.ndarray:
+    maxima = vectors.max(axis=0)
+    minima = vectors.min(axis=0)
+    return np.where(maxima >= np.abs(minima), maxima, minima)
+
+
+def _greedy(first: np.ndarray, second: np.ndarray) -> float:
+    first_unit = first / np.maximum(np.linalg.norm(first, axis=1, keepdims=True), 1e-12)
+    second_unit = second / np.maximum(np.linalg.norm(second, axis=1, keepdims=True), 1e-12)
+    similarity = first_unit @ second_unit.T
+    forward = similarity.max(axis=1).mean()
+    backward = similarity.max(axis=0).mean()
+    return float((forward + backward) / 2.0)
+
+
+def embedding_sentence_scores(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    vectors: Union[WordVectors, Mapping[str, Sequence[float]]],
+    lowercase: bool = False,
+    tokenize: Tokenizer = whitespace_tokenize,
+) -> Tuple[Dict[str, np.ndarray], Dict[str, object]]:
+    """Return per-segment embedding scores and coverage figures.
+
+    Returns ({"average", "extrema", "greedy": array [segments]}, info). See
+    ``embedding_scores`` for the definitions. ``info`` contains the number
+    of tokens, of tokens without a vector, and of segments that scored 0
+    because the hypothesis or the reference had no token with a vector.
+    """
+    _check_same_length(hyps, refs)
+    if not isinstance(vectors, WordVectors):
+        vectors = WordVectors.from_mapping(vectors, source="in-memory table")
+    table = vectors.table
+    counts = {"tokens": 0, "oov_tokens": 0, "segments_without_vectors": 0}
+
+    def lookup(text: str) -> np.ndarray:
+        found = []
+        for token in tokenize(text):
+            key = token.lower() if lowercase else token
+            vector = table.get(key)
+            counts["tokens"] += 1
+            if vector is None:
+                counts["oov_tokens"] += 1
+            else:
+                found.append(vector)
+        return np.array(found, dtype=np.float64).reshape(len(found), vectors.dim)
+
+    scores = {name: np.zeros(len(hyps), dtype=np.float64) for name in EMBEDDING_SCORES}
+    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
+        hyp_vectors = lookup(hyp)
+        ref_vectors = lookup(ref)
+        if hyp_vectors.shape[0] == 0 or ref_vectors.shape[0] == 0:
+            counts["segments_without_vectors"] += 1
+            continue
+        hyp_mean = hyp_vectors.sum(axis=0)
+        ref_mean = ref_vectors.sum(axis=0)
+        scores["average"][index] = _cosine(hyp_mean, ref_mean)
+        scores["extrema"][index] = _cosine(_extrema(hyp_vectors), _extrema(ref_vectors))
+        scores["greedy"][index] = _greedy(hyp_vectors, ref_vectors)
+    info = dict(counts, source=vectors.source, dim=vectors.dim, lowercase=lowercase)
+    return scores, info
+
+
+def embedding_scores(
+    hyps: Sequence[str],
+    refs: Sequence[str],
+    vectors: Union[WordVectors, Mapping[str, Sequence[float]]],
+    lowercase: bool = False,
+    tokenize: Tokenizer = whitespace_tokenize,
+) -> Dict[str, float]:
+    """Return the embedding average, vector extrema and greedy matching scores.
+
+    Definitions follow Liu et al. (2016), "How NOT To Evaluate Your Dialogue
+    System", with e_w the vector of token w and only tokens that have a
+    vector:
+
+    * average: cosine of sum_w e_w over the hypothesis and over the reference
+      (the cosine ignores the normalization by length);
+    * extrema: cosine of the extrema vectors, whose dimension d is the
+      max_w e_wd if it is >= |min_w e_wd| and min_w e_wd otherwise;
+    * greedy: (G(h, r) + G(r, h)) / 2 with G(x, y) the mean over tokens of
+      x of the best cosine with a token of y.
+
+    Each score is a cosine in [-1, 1], averaged over segments. A segment
+    whose hypothesis or reference has no token with a vector (an empty
+    hypothesis, for instance) scores 0 for all three. With ``lowercase``
+    tokens are lowercased before the lookup (GloVe's vocabulary is
+    lowercase). ``vectors`` is a ``WordVectors`` or a {token: vector}
+    mapping, for example a model's own embedding table.
+    """
+    per_sentence, _ = embedding_sentence_scores(hyps, refs, vectors, lowercase, tokenize)
+    return {name: float(values.mean()) if len(values) else 0.0 for name, values in per_sentence.items()}
+
+
+# ---------------------------------------------------------------------------
+# Length
+# ---------------------------------------------------------------------------
+
+
+def sentence_lengths(texts: Sequence[str], tokenize: Tokenizer = whitespace_tokenize) -> np.ndarray:
+    """Return the number of tokens of each text, as float64."""
+    return np.fromiter((len(tokenize(text)) for text in texts), dtype=np.float64, count=len(texts))
+
+
+def length_stats(hyps: Sequence[str]) -> Dict[str, float]:
+    """Return {"mean", "median", "empty", "count"} of hypothesis lengths in whitespace tokens.
+
+    "empty" counts hypotheses with no token (empty or whitespace only);
+    they are included in the mean and median as length 0. "count" is the
+    number of hypotheses. Mean and median are 0.0 for no hypotheses.
+    """
+    lengths = sentence_lengths(hyps)
+    if lengths.size == 0:
+        return {"mean": 0.0, "median": 0.0, "empty": 0, "count": 0}
+    return {
+        "mean": float(lengths.mean()),
+        "median": float(np.median(lengths)),
+        "empty": int((lengths == 0).sum()),
+        "count": int(lengths.size),
+    }
+
+
+def _check_same_length(hyps: Sequence[str], refs: Sequence[str]) -> None:
+    if len(hyps) != len(refs):
+        raise ValueError(f"got {len(hyps)} hypotheses but {len(refs)} references; they must pair up line by line")

@@ -1,0 +1,1 @@
+from fairseq_plugins.criterions import ami_criterion  # noqa: F401

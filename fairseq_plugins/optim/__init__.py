@@ -1,0 +1,1 @@
+from fairseq_plugins.optim import ami_adam  # noqa: F401

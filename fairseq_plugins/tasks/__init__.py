@@ -1,0 +1,1 @@
+from fairseq_plugins.tasks import ami_task  # noqa: F401
