@@ -13,6 +13,7 @@ statistics (``bleu_statistics``, ``NgramCounts``, ``rouge_sentence_scores``,
 instead of recomputing the metric from text.
 """
 
+import itertools
 import logging
 import math
 import re
@@ -54,13 +55,20 @@ class TokenizedCorpus:
         token_lists = [tokenize(text) for text in texts]
         self.num_sentences = len(token_lists)
         self.lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        vocabulary: Dict[str, int] = {}
-        self.token_ids = np.fromiter(
-            (vocabulary.setdefault(token, len(vocabulary)) for tokens in token_lists for token in tokens),
-            dtype=np.int64,
-            count=int(self.lengths.sum()),
+        tokens = list(itertools.chain.from_iterable(token_lists))
+        # Each token gets the position of its first occurrence as a provisional id
+        # (one C-level setdefault per token), then a lookup table renumbers the
+        # ids to 0..V-1 in order of first occurrence.
+        first_position: Dict[str, int] = {}
+        provisional = np.fromiter(
+            map(first_position.setdefault, tokens, range(len(tokens))), dtype=np.int64, count=len(tokens)
         )
-        self.vocabulary_size = len(vocabulary)
+        renumber = np.zeros(len(tokens), dtype=np.int64)
+        renumber[np.fromiter(first_position.values(), dtype=np.int64, count=len(first_position))] = np.arange(
+            len(first_position)
+        )
+        self.token_ids = renumber[provisional]
+        self.vocabulary_size = len(first_position)
         self._ngrams: Dict[int, "NgramCounts"] = {}
 
     def ngrams(self, n: int) -> "NgramCounts":
@@ -100,16 +108,18 @@ class NgramCounts:
             empty = np.zeros(0, dtype=np.int64)
             return cls(n, empty, empty, 0, corpus.num_sentences)
 
+        # Number the k-grams starting at every token position for k = 1..n, each
+        # step extending the (k-1)-gram id by one token and renumbering
+        # compactly, so keys stay below types * V < 2**63. Positions whose
+        # n-gram crosses a segment boundary are dropped only at the end.
+        token_ids = corpus.token_ids
         vocabulary_size = max(corpus.vocabulary_size, 1)
-        if n * math.log2(vocabulary_size) < 62:
-            # Mixed-radix key: exact because V**n < 2**62 fits in int64.
-            keys = np.zeros(first.size, dtype=np.int64)
-            for offset in range(n):
-                keys = keys * vocabulary_size + corpus.token_ids[first + offset]
-            _, ngram_ids = np.unique(keys, return_inverse=True)
-        else:
-            windows = np.stack([corpus.token_ids[first + offset] for offset in range(n)], axis=1)
-            _, ngram_ids = np.unique(windows, axis=0, return_inverse=True)
+        gram_ids = token_ids
+        for k in range(1, n):
+            keys = gram_ids[: total_tokens - k] * vocabulary_size + token_ids[k:]
+            _, gram_ids = np.unique(keys, return_inverse=True)
+            gram_ids = gram_ids.reshape(-1)
+        _, ngram_ids = np.unique(gram_ids[first], return_inverse=True)
         ngram_ids = ngram_ids.reshape(-1).astype(np.int64)
         return cls(n, ngram_ids, sentence_ids, int(ngram_ids.max()) + 1, corpus.num_sentences)
 
@@ -228,19 +238,29 @@ def make_bleu_scorer(
     )
 
 
-def bleu_statistics(hyps: Sequence[str], refs: Sequence[str], **scorer_options) -> np.ndarray:
+def bleu_statistics(hyps: Sequence[str], refs: Sequence[str], workers: int = 1, **scorer_options) -> np.ndarray:
     """Return sacrebleu's per-segment BLEU statistics, shape [segments, 10].
 
     Columns: hypothesis length, closest reference length, matching n-grams
     for n = 1..4, hypothesis n-grams for n = 1..4 (sacrebleu's layout). Their
     column sums give exactly sacrebleu's corpus BLEU. ``scorer_options`` go
-    to ``make_bleu_scorer`` (max_ngram_order is fixed at 4).
+    to ``make_bleu_scorer`` (max_ngram_order is fixed at 4). ``workers`` > 1
+    extracts chunks of segments in that many processes.
     """
     _check_same_length(hyps, refs)
+    arguments = [
+        (list(hyps[start:stop]), list(refs[start:stop]), scorer_options)
+        for start, stop in _chunk_bounds(len(hyps), workers)
+    ]
+    parts = _map_in_processes(_bleu_statistics_chunk, arguments, workers)
+    return np.concatenate(parts).reshape(len(hyps), 2 + 2 * BLEU_MAX_ORDER)
+
+
+def _bleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options: dict) -> np.ndarray:
     scorer = make_bleu_scorer(**scorer_options)
     # NOTE: _extract_corpus_statistics is private sacrebleu API (2.0 to 2.6);
     # tests check the result against BLEU.corpus_score.
-    stats = scorer._extract_corpus_statistics(list(hyps), [list(refs)])
+    stats = scorer._extract_corpus_statistics(hyps, [refs])
     return np.asarray(stats, dtype=np.int64).reshape(len(hyps), 2 + 2 * BLEU_MAX_ORDER)
 
 
@@ -293,6 +313,8 @@ def bleu(
     lowercase: bool = False,
     smooth_method: str = "exp",
     smooth_value: Optional[float] = None,
+    stats: Optional[np.ndarray] = None,
+    workers: int = 1,
 ) -> Tuple[float, str, Dict[str, object]]:
     """Compute sacrebleu's corpus BLEU (0-100) against one reference per hypothesis.
 
@@ -301,10 +323,12 @@ def bleu(
     smooth:exp|version:2.6.0``. ``extra`` contains the four n-gram precisions,
     brevity penalty, length ratio, hypothesis and reference lengths and the
     per-segment statistics (``stats``, see ``bleu_statistics``). The score
-    equals ``BLEU(...).corpus_score(hyps, [refs]).score``.
+    equals ``BLEU(...).corpus_score(hyps, [refs]).score``. Pass ``stats``
+    from ``bleu_statistics`` with the same options to skip recomputing them.
     """
     options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method, smooth_value=smooth_value)
-    stats = bleu_statistics(hyps, refs, **options)
+    if stats is None:
+        stats = bleu_statistics(hyps, refs, workers=workers, **options)
     _warn_if_tokenized(hyps)
 
     scorer = make_bleu_scorer(**options)
@@ -404,6 +428,11 @@ def split_sentences(text: str) -> List[str]:
     return [sentence for sentence in sentences if sentence]
 
 
+_ROUGE_TOKEN_CACHE_SIZE = 1 << 18
+# Smallest chunk worth a separate process.
+_MIN_SEGMENTS_PER_WORKER = 2000
+
+
 class _CachedRougeTokenizer:
     """rouge-score's default tokenizer with a memoized Porter stemmer.
 
@@ -420,10 +449,20 @@ class _CachedRougeTokenizer:
             stemmer = porter.PorterStemmer()
             self._stemmer = _MemoizedStemmer(stemmer)
 
+        self._tokens: Dict[str, List[str]] = {}
+
     def tokenize(self, text: str) -> List[str]:
         from rouge_score import tokenize as rouge_tokenize
 
-        return rouge_tokenize.tokenize(text, self._stemmer)
+        # ROUGE-Lsum tokenizes each sentence again, and a one-sentence text
+        # is the same string as the whole text, so cache by text.
+        tokens = self._tokens.get(text)
+        if tokens is None:
+            if len(self._tokens) >= _ROUGE_TOKEN_CACHE_SIZE:
+                self._tokens.clear()
+            tokens = rouge_tokenize.tokenize(text, self._stemmer)
+            self._tokens[text] = tokens
+        return list(tokens)
 
 
 class _MemoizedStemmer:
@@ -437,37 +476,36 @@ def rouge_sentence_scores(
     use_stemmer: bool = True,
     rouge_types: Sequence[str] = ROUGE_TYPES,
     split: Callable[[str], List[str]] = split_sentences,
+    workers: int = 1,
 ) -> Dict[str, np.ndarray]:
     """Return {rouge type: array [segments, 3]} of precision, recall and F1 in [0, 1].
 
     Scores come from ``rouge_score.rouge_scorer.RougeScorer`` with one
-    reference per hypothesis. For rougeLsum both texts are first split into
-    sentences by ``split`` and joined with newlines, which is how rouge-score
-    marks sentences. Newlines do not change the other types, because
-    rouge-score's tokenizer lowercases the text, replaces every character
-    outside [a-z0-9] with a space and (with ``use_stemmer``) applies the
-    Porter stemmer to tokens longer than 3 characters. Text without [a-z0-9]
-    characters, such as Chinese or Cyrillic, therefore has no tokens and
-    scores 0.
+    reference per hypothesis. When rougeLsum is requested, both texts are
+    first split into sentences by ``split`` and joined with newlines, which
+    is how rouge-score marks sentences. Newlines do not change the other
+    types, because rouge-score's tokenizer lowercases the text, replaces
+    every character outside [a-z0-9] with a space and (with
+    ``use_stemmer``) applies the Porter stemmer to tokens longer than 3
+    characters. Text without [a-z0-9] characters, such as Chinese or
+    Cyrillic, therefore has no tokens and scores 0. ``workers`` > 1 scores
+    chunks of segments in that many processes; ``split`` must then be a
+    module-level function.
     """
-    from rouge_score import rouge_scorer
-
     _check_same_length(hyps, refs)
-    tokenizer = _CachedRougeTokenizer(use_stemmer)
-    scorer = rouge_scorer.RougeScorer(list(rouge_types), tokenizer=tokenizer)
-    needs_split = "rougeLsum" in rouge_types
-    scores = {rouge_type: np.zeros((len(hyps), 3), dtype=np.float64) for rouge_type in rouge_types}
-    untokenizable = 0
-    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
-        if needs_split:
-            hyp = "\n".join(split(hyp))
-            ref = "\n".join(split(ref))
-        result = scorer.score(ref, hyp)
-        for rouge_type, score in result.items():
-            scores[rouge_type][index] = (score.precision, score.recall, score.fmeasure)
-        all_zero = all(score.fmeasure == 0.0 for score in result.values())
-        if all_zero and hyp.strip() and not tokenizer.tokenize(hyp):
-            untokenizable += 1
+    unknown = [rouge_type for rouge_type in rouge_types if not re.fullmatch(r"rouge([1-9]|L|Lsum)", rouge_type)]
+    if unknown:
+        raise ValueError(f"invalid ROUGE type(s) {unknown}; expected rouge1..rouge9, rougeL or rougeLsum")
+    arguments = [
+        (list(hyps[start:stop]), list(refs[start:stop]), use_stemmer, tuple(rouge_types), split)
+        for start, stop in _chunk_bounds(len(hyps), workers)
+    ]
+    parts = _map_in_processes(_rouge_chunk, arguments, workers)
+    scores = {
+        rouge_type: np.concatenate([part[0][rouge_type] for part in parts]).reshape(len(hyps), 3)
+        for rouge_type in rouge_types
+    }
+    untokenizable = sum(part[1] for part in parts)
     if untokenizable:
         logger.warning(
             "%d of %d non-empty hypotheses have no ROUGE tokens, because rouge-score keeps "
@@ -478,21 +516,76 @@ def rouge_sentence_scores(
     return scores
 
 
+def _rouge_chunk(hyps, refs, use_stemmer, rouge_types, split):
+    """Score one chunk; return ({type: array [segments, 3]}, hypotheses without ROUGE tokens)."""
+    from rouge_score import rouge_scorer
+
+    tokenizer = _CachedRougeTokenizer(use_stemmer)
+    needs_lsum = "rougeLsum" in rouge_types
+    main_types = [rouge_type for rouge_type in rouge_types if rouge_type != "rougeLsum"]
+    if needs_lsum and "rougeL" not in main_types:
+        main_types.append("rougeL")
+    main_scorer = rouge_scorer.RougeScorer(main_types, tokenizer=tokenizer)
+    lsum_scorer = rouge_scorer.RougeScorer(["rougeLsum"], tokenizer=tokenizer) if needs_lsum else None
+    scores = {rouge_type: np.zeros((len(hyps), 3), dtype=np.float64) for rouge_type in rouge_types}
+    untokenizable = 0
+    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
+        if needs_lsum:
+            hyp = "\n".join(split(hyp))
+            ref = "\n".join(split(ref))
+        result = main_scorer.score(ref, hyp)
+        if needs_lsum:
+            if "\n" in hyp or "\n" in ref:
+                result["rougeLsum"] = lsum_scorer.score(ref, hyp)["rougeLsum"]
+            else:
+                # With at most one sentence per side, rouge-score's summary-level
+                # LCS counts exactly the tokens of the single LCS, so rougeLsum
+                # equals rougeL (tests compare with RougeScorer on rougeLsum).
+                result["rougeLsum"] = result["rougeL"]
+        for rouge_type in rouge_types:
+            score = result[rouge_type]
+            scores[rouge_type][index] = (score.precision, score.recall, score.fmeasure)
+        all_zero = all(result[rouge_type].fmeasure == 0.0 for rouge_type in rouge_types)
+        if all_zero and hyp.strip() and not tokenizer.tokenize(hyp):
+            untokenizable += 1
+    return scores, untokenizable
+
+
+def _chunk_bounds(length: int, workers: int) -> List[Tuple[int, int]]:
+    """Split range(length) into ``workers`` contiguous chunks (one chunk if workers <= 1)."""
+    if workers <= 1 or length < 2 * _MIN_SEGMENTS_PER_WORKER:
+        return [(0, length)]
+    chunks = min(workers, length // _MIN_SEGMENTS_PER_WORKER)
+    edges = np.linspace(0, length, chunks + 1).astype(int)
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+
+
+def _map_in_processes(function, arguments: List[tuple], workers: int) -> list:
+    """Return [function(*args) for args in arguments], using a process pool when there are 2+ chunks."""
+    if len(arguments) <= 1 or workers <= 1:
+        return [function(*args) for args in arguments]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(arguments))) as pool:
+        futures = [pool.submit(function, *args) for args in arguments]
+        return [future.result() for future in futures]
+
+
 def rouge(
     hyps: Sequence[str],
     refs: Sequence[str],
     use_stemmer: bool = True,
     rouge_types: Sequence[str] = ROUGE_TYPES,
     split: Callable[[str], List[str]] = split_sentences,
+    workers: int = 1,
 ) -> Dict[str, Dict[str, float]]:
     """Return {rouge type: {"precision", "recall", "fmeasure"}}, each 0-100.
 
     Each figure is the mean over segments of rouge-score's per-segment
-    value, the same average that rouge-score's ``BootstrapAggregator``
-    reports as its mid estimate. See ``rouge_sentence_scores`` for
-    tokenization and sentence splitting.
+    value. See ``rouge_sentence_scores`` for tokenization, sentence
+    splitting and ``workers``.
     """
-    per_sentence = rouge_sentence_scores(hyps, refs, use_stemmer, rouge_types, split)
+    per_sentence = rouge_sentence_scores(hyps, refs, use_stemmer, rouge_types, split, workers)
     result = {}
     for rouge_type, values in per_sentence.items():
         means = values.mean(axis=0) * 100.0 if len(values) else np.zeros(3)

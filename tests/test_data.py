@@ -270,7 +270,10 @@ def test_sentencepiece_deterministic(tmp_path, input_sentence_size):
     write_corpus(corpus)
     for name in ("first", "second"):
         subprocess.run(
-            [sys.executable, "-c", TRAIN_IN_SUBPROCESS, str(corpus), str(tmp_path / name), str(input_sentence_size)],
+            [
+                sys.executable, "-c", TRAIN_IN_SUBPROCESS,
+                str(corpus), str(tmp_path / name), str(input_sentence_size),
+            ],
             check=True,
         )
 
@@ -337,7 +340,11 @@ def test_prepare_parallel_corpus_reuse(tmp_path, caplog):
 
     third = prepare_parallel_corpus(raw_dir, out_dir, vocab_size=45)
     assert not third.reused
+    assert '"vocab_size": 45' in (out_dir / ".prepared.json").read_text()
     assert sorted(path.name for path in out_dir.iterdir()) == [".prepared.json", "bin", "spm"]
+
+    forced = prepare_parallel_corpus(raw_dir, out_dir, vocab_size=45, force=True)
+    assert not forced.reused
 
 
 def test_prepare_parallel_corpus_mismatch(tmp_path):

@@ -144,7 +144,9 @@ def write_raw(
     for split in SPLITS:
         limit = max_train_pairs if split == "train" else max_eval_pairs
         if limit is not None and limit < 1:
-            raise ValueError(f"the maximum number of {split} pairs must be at least 1, got {limit}")
+            raise ValueError(
+                f"the maximum number of {split} pairs must be at least 1, got {limit}"
+            )
         selected = list(pairs.get(split, ()))[:limit]
         for context, response in selected:
             for text in (context, response):
@@ -200,18 +202,34 @@ def get_parser() -> argparse.ArgumentParser:
             "(chitchat_dataset package), train sentencepiece and binarize them for fairseq."
         ),
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="output directory, in which raw/, spm/ and bin/ are created")
-    parser.add_argument("--context-turns", type=int, metavar="N", default=1,
-                        help="number of previous turns in the context, joined with <sep> (default: 1)")
-    parser.add_argument("--max-words", type=int, metavar="N", default=20,
-                        help="drop pairs whose context or response has more words than this (default: 20)")
-    parser.add_argument("--vocab-size", type=int, metavar="N", default=4000, help="sentencepiece vocabulary size (default: 4000)")
-    parser.add_argument("--max-train-pairs", type=int, metavar="N", default=None,
-                        help="keep only the first N training pairs (default: all)")
-    parser.add_argument("--max-eval-pairs", type=int, metavar="N", default=None,
-                        help="keep only the first N valid and N test pairs (default: all)")
-    parser.add_argument("--force", action="store_true",
-                        help="redo sentencepiece training and binarization even if the output is up to date")
+    parser.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="output directory, in which raw/, spm/ and bin/ are created",
+    )
+    parser.add_argument(
+        "--context-turns", type=int, metavar="N", default=1,
+        help="number of previous turns in the context, joined with <sep> (default: 1)",
+    )
+    parser.add_argument(
+        "--max-words", type=int, metavar="N", default=20,
+        help="drop pairs whose context or response has more words than this (default: 20)",
+    )
+    parser.add_argument(
+        "--vocab-size", type=int, metavar="N", default=4000,
+        help="sentencepiece vocabulary size (default: 4000)",
+    )
+    parser.add_argument(
+        "--max-train-pairs", type=int, metavar="N", default=None,
+        help="keep only the first N training pairs (default: all)",
+    )
+    parser.add_argument(
+        "--max-eval-pairs", type=int, metavar="N", default=None,
+        help="keep only the first N valid and N test pairs (default: all)",
+    )
+    parser.add_argument(
+        "--force", action="store_true",
+        help="redo sentencepiece training and binarization even if the output is up to date",
+    )
     return parser
 
 

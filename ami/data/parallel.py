@@ -143,7 +143,9 @@ def train_sentencepiece(
     if vocab_size < 1:
         raise ValueError(f"vocab_size must be positive, got {vocab_size}")
     if input_sentence_size < 0:
-        raise ValueError(f"input_sentence_size must be 0 (use all lines) or positive, got {input_sentence_size}")
+        raise ValueError(
+            f"input_sentence_size must be 0 (use all lines) or positive, got {input_sentence_size}"
+        )
     input_paths = [str(path) for path in input_paths]
     if not input_paths:
         raise ValueError("train_sentencepiece needs at least one input file")
@@ -166,7 +168,8 @@ def train_sentencepiece(
                 "training sentencepiece on %d of %d lines, sampled with seed %d",
                 input_sentence_size, total, seed,
             )
-            sample_path = temporary_sibling(model_prefix.with_name(model_prefix.name + ".sample.txt"))
+            sample_name = model_prefix.name + ".sample.txt"
+            sample_path = temporary_sibling(model_prefix.with_name(sample_name))
             with open(sample_path, "x", encoding="utf-8") as handle:
                 handle.writelines(sample)
             training_paths = [str(sample_path)]
@@ -424,7 +427,10 @@ def prepare_parallel_corpus(
         target_path = raw_dir / f"{split}.{target_lang}"
         lines = check_parallel_files(source_path, target_path)
         if lines == 0:
-            raise ValueError(f"{source_path} and {target_path} are empty, but every split needs at least one example")
+            raise ValueError(
+                f"{source_path} and {target_path} are empty, "
+                "but every split needs at least one example"
+            )
         logger.info("%s split: %d lines in %s", split, lines, source_path.parent)
         input_paths += [source_path, target_path]
 
@@ -452,7 +458,9 @@ def prepare_parallel_corpus(
     if marker_path.exists():
         marker_path.unlink()
 
-    logger.info("training sentencepiece (%s, vocab_size=%d) on the training split", model_type, vocab_size)
+    logger.info(
+        "training sentencepiece (%s, vocab_size=%d) on the training split", model_type, vocab_size
+    )
     train_sentencepiece(
         [raw_dir / f"train.{source_lang}", raw_dir / f"train.{target_lang}"],
         spm_dir / SPM_MODEL_NAME,
@@ -483,7 +491,9 @@ def prepare_parallel_corpus(
     return PreparedCorpus(bin_dir, spm_model, reused=False)
 
 
-def _is_prepared(marker_path: Path, record: dict, bin_dir: Path, spm_model: Path, source_lang: str) -> bool:
+def _is_prepared(
+    marker_path: Path, record: dict, bin_dir: Path, spm_model: Path, source_lang: str
+) -> bool:
     """Return whether the marker matches ``record`` and the main outputs exist."""
     if not marker_path.is_file():
         return False

@@ -7,6 +7,7 @@ Architectures (``--arch``):
   - ``ami_transformer_test``: 1+1 layer, 32 wide (unit tests);
   - ``ami_lstm``: fairseq's ``lstm`` defaults (1+1 layers, 512 wide);
   - ``ami_lstm_small``: 2+2 layers, 500 wide, the official release's model;
+  - ``ami_lstm_tiny``: 1+1 layers, 256 hidden, 128-wide embeddings (the CPU demo);
   - ``ami_lstm_test``: 1+1 layer, 32 wide (unit tests).
 Every option of fairseq's ``transformer`` / ``lstm`` models applies.
 """
@@ -90,6 +91,16 @@ def ami_lstm_small(args):
         args, encoder_embed_dim=500, encoder_hidden_size=500, encoder_layers=2,
         decoder_embed_dim=500, decoder_hidden_size=500, decoder_layers=2,
         decoder_out_embed_dim=500, dropout=0.3,
+    )
+    ami_lstm(args)
+
+
+@register_model_architecture("ami_lstm", "ami_lstm_tiny")
+def ami_lstm_tiny(args):
+    _set_defaults(
+        args, encoder_embed_dim=128, encoder_hidden_size=256, encoder_layers=1,
+        decoder_embed_dim=128, decoder_hidden_size=256, decoder_layers=1,
+        decoder_out_embed_dim=128, dropout=0.1,
     )
     ami_lstm(args)
 
