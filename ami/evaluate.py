@@ -35,7 +35,7 @@ import numpy as np
 
 from ami import bootstrap as bootstrap_lib
 from ami import metrics as metrics_lib
-from ami.generate_log import GenerateLog, parse_generate_log, read_lines
+from ami.generate_log import align_generate_logs, read_lines
 
 logger = logging.getLogger("ami.evaluate")
 
@@ -47,7 +47,7 @@ DEFAULT_METRICS = {
 
 @dataclass
 class EvaluationSettings:
-    """Which metrics to compute and how; every field is recorded in the JSON report.
+    """Metric selection and metric options; the JSON report records every field.
 
     ``word_vectors`` is a path to a word2vec/GloVe text file, a
     ``ami.metrics.WordVectors`` or a {token: vector} mapping. ``workers`` is
@@ -649,6 +649,8 @@ def _int_list(text: str) -> List[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sacrebleu.metrics import BLEU
+
     parser = argparse.ArgumentParser(
         prog="ami-evaluate",
         description="Score generated text (BLEU, distinct-n, entropy-n, ROUGE, embedding similarity, length) "
@@ -675,11 +677,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics",
         metavar="LIST",
         help="comma-separated metric names (default: dialogue: " + ",".join(DEFAULT_METRICS["dialogue"])
-        + "; summarization: " + ",".join(DEFAULT_METRICS["summarization"]) + "; 'embedding' is added with --word-vectors)",
+        + "; summarization: " + ",".join(DEFAULT_METRICS["summarization"]) + "; 'embedding' is added with --word-vectors)"
+        + "; available: " + ", ".join(METRICS),
     )
-    chosen.add_argument("--bleu-tokenize", default="13a", help="sacrebleu tokenizer (default: 13a)")
+    chosen.add_argument(
+        "--bleu-tokenize", default="13a", choices=sorted(BLEU.TOKENIZERS), metavar="NAME",
+        help="sacrebleu tokenizer: " + ", ".join(sorted(BLEU.TOKENIZERS)) + " (default: 13a)",
+    )
     chosen.add_argument("--bleu-lowercase", action="store_true", help="lowercase before BLEU")
-    chosen.add_argument("--bleu-n-kind", choices=("cumulative", "individual"), default="cumulative", help="definition of bleu-n")
+    chosen.add_argument("--bleu-n-kind", choices=("cumulative", "individual"), default="cumulative", help="bleu-n definition: cumulative (sacrebleu BLEU with max order n) or individual (BP x p_n)")
     chosen.add_argument("--distinct-n", type=_int_list, default=[1, 2], metavar="N,...", help="orders for distinct-n (default: 1,2)")
     chosen.add_argument("--distinct-level", choices=("corpus", "sentence"), default="corpus", help="distinct-n level (default: corpus)")
     chosen.add_argument("--entropy-n", type=_int_list, default=[4], metavar="N,...", help="orders for entropy-n (default: 4)")
@@ -743,78 +749,19 @@ def _read_plain_inputs(args) -> _Inputs:
 
 def _read_generate_logs(args, needs_references: bool) -> _Inputs:
     names = _system_names(args, args.generate_log)
-    ref_lines = read_lines(args.ref) if args.ref else None
-    src_lines = read_lines(args.src) if args.src else None
-    logs: List[GenerateLog] = []
-    for path in args.generate_log:
-        logs.append(
-            parse_generate_log(
-                path,
-                require_references=needs_references and ref_lines is None,
-                sentencepiece=args.sentencepiece,
-                allow_missing_ids=args.allow_missing_ids,
-            )
-        )
-    first = logs[0]
-    for log in logs[1:]:
-        if log.ids != first.ids:
-            only_first = sorted(set(first.ids) - set(log.ids))[:20]
-            only_other = sorted(set(log.ids) - set(first.ids))[:20]
-            raise ValueError(
-                f"{log.path} and {first.path} cover different ids (only in {first.path}: {only_first}; "
-                f"only in {log.path}: {only_other}); generate both on the same test set"
-            )
-        if log.references is not None and first.references is not None and log.references != first.references:
-            differing = sum(a != b for a, b in zip(log.references, first.references))
-            logger.warning("%d T- lines of %s differ from %s; using those of %s", differing, log.path, first.path, first.path)
-
-    def select(lines: List[str], path: str) -> List[str]:
-        if first.ids[-1] >= len(lines):
-            raise ValueError(f"{first.path} has id {first.ids[-1]} but {path} has only {len(lines)} lines")
-        if len(first.ids) != len(lines) and not args.allow_missing_ids:
-            raise ValueError(
-                f"{first.path} has {len(first.ids)} ids but {path} has {len(lines)} lines; "
-                "pass --allow-missing-ids to evaluate the ids present only"
-            )
-        return [lines[i] for i in first.ids]
-
-    references = select(ref_lines, args.ref) if ref_lines is not None else first.references
-    sources = select(src_lines, args.src) if src_lines is not None else first.sources
-    systems = {}
-    for name, log in zip(names, logs):
-        if args.nbest_all:
-            systems[name] = [text for candidates in log.nbest for text in candidates]
-        else:
-            systems[name] = log.hypotheses
-    if args.nbest_all:
-        repeat = [len(candidates) for candidates in first.nbest]
-        for log in logs[1:]:
-            if [len(candidates) for candidates in log.nbest] != repeat:
-                raise ValueError(
-                    f"--nbest-all needs the same number of hypotheses per id in every log, "
-                    f"but {log.path} and {first.path} differ; run fairseq-generate with the same --nbest"
-                )
-        if references is not None:
-            references = [ref for ref, times in zip(references, repeat) for _ in range(times)]
-        if sources is not None:
-            sources = [src for src, times in zip(sources, repeat) for _ in range(times)]
-        logger.info("--nbest-all: scoring %d hypotheses (all n-best candidates)", sum(repeat))
-    description = {
-        "generate_logs": {
-            name: {
-                "path": log.path,
-                "hypothesis_field": log.hypothesis_field,
-                "sentencepiece_decoded": log.sentencepiece_decoded,
-                "missing_ids": log.missing_ids,
-                "nbest": max(len(candidates) for candidates in log.nbest),
-            }
-            for name, log in zip(names, logs)
-        },
-        "references": args.ref or "T- lines of " + first.path,
-        "sources": args.src or ("S- lines of " + first.path if first.sources is not None else None),
-        "nbest_all": args.nbest_all,
-    }
-    return _Inputs(systems, references, sources, description)
+    aligned = align_generate_logs(
+        args.generate_log,
+        names,
+        reference_lines=read_lines(args.ref) if args.ref else None,
+        reference_path=args.ref,
+        source_lines=read_lines(args.src) if args.src else None,
+        source_path=args.src,
+        require_references=needs_references,
+        sentencepiece=args.sentencepiece,
+        allow_missing_ids=args.allow_missing_ids,
+        nbest_all=args.nbest_all,
+    )
+    return _Inputs(aligned.systems, aligned.references, aligned.sources, aligned.description)
 
 
 def _settings_from_args(args) -> EvaluationSettings:
@@ -858,6 +805,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if bool(args.hyp) == bool(args.generate_log):
         parser.error("give hypotheses with either --hyp FILE (repeatable) or --generate-log LOG [LOG ...]")
+    if args.bootstrap < 0:
+        parser.error(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    if args.workers < 1:
+        parser.error(f"--workers must be >= 1, got {args.workers}")
     for module in args.metric_module:
         importlib.import_module(module)
 

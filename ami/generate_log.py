@@ -41,7 +41,7 @@ class GenerateLog:
 
     ``hypotheses[k]`` is the best hypothesis of ``ids[k]`` and ``nbest[k]``
     all of its hypotheses, best first. ``sources`` and ``references`` are
-    None when the log has no S- or T- lines. ``hypothesis_field`` is "D" or
+    None unless every id has an S- or T- line respectively. ``hypothesis_field`` is "D" or
     "H". ``sentencepiece_decoded`` lists the fields ("sources",
     "references", "hypotheses") that contained ``▁`` pieces and were
     detokenized here.
@@ -57,23 +57,6 @@ class GenerateLog:
     hypothesis_field: str
     sentencepiece_decoded: List[str] = field(default_factory=list)
     missing_ids: List[int] = field(default_factory=list)
-
-    def flat_nbest(self) -> Dict[str, List[str]]:
-        """Return every hypothesis with its source and reference repeated to match.
-
-        Keys: "hypotheses", "sources", "references" (the latter two None when
-        absent); used to evaluate all n-best hypotheses instead of the best.
-        """
-        hypotheses: List[str] = []
-        sources: Optional[List[str]] = [] if self.sources is not None else None
-        references: Optional[List[str]] = [] if self.references is not None else None
-        for index, candidates in enumerate(self.nbest):
-            hypotheses.extend(candidates)
-            if sources is not None:
-                sources.extend([self.sources[index]] * len(candidates))
-            if references is not None:
-                references.extend([self.references[index]] * len(candidates))
-        return {"hypotheses": hypotheses, "sources": sources, "references": references}
 
 
 def read_lines(path: str) -> List[str]:
@@ -108,9 +91,13 @@ def decode_sentencepiece(text: str) -> str:
     return "".join(text.split(" ")).replace(SENTENCEPIECE_SPACE, " ").strip()
 
 
-def _format_ids(ids: List[int]) -> str:
+def _format_ids(ids: List[int], singular: str = "", plural: str = "") -> str:
+    """Return "id 3 <singular>" or "ids 3, 5, ... (N in all) <plural>"."""
+    if len(ids) == 1:
+        return f"id {ids[0]} {singular}".rstrip()
     shown = ", ".join(str(i) for i in ids[:_SHOWN_IDS])
-    return shown + (f", ... ({len(ids)} in all)" if len(ids) > _SHOWN_IDS else "")
+    more = f", ... ({len(ids)} in all)" if len(ids) > _SHOWN_IDS else ""
+    return f"ids {shown}{more} {plural}".rstrip()
 
 
 def parse_generate_log(
@@ -124,19 +111,21 @@ def parse_generate_log(
 
     The hypothesis of each id comes from its D- lines, or from its H- lines
     if the log has no D- line at all. With several hypotheses per id
-    (--nbest), the best is the one with the highest score, which is the
-    first one in fairseq's own output; ties keep log order.
+    (--nbest), the best is the one with the highest score. fairseq prints
+    it first, and among equal scores the first in the log wins.
 
     ``sentencepiece``: "auto" detokenizes a field (sources, references or
     hypotheses) when any of its lines contains "▁"; "always" and "never"
     force it. fairseq's ``--post-process sentencepiece`` already
     detokenizes, and then "auto" changes nothing.
 
-    Raises GenerateLogError when the log has no H-/D- line, when an id has
-    two S- or T- lines (logs of several runs concatenated), when an id has
-    an S-/T- line but no hypothesis, when ``require_references`` and an id
-    has no T- line, and, unless ``allow_missing_ids``, when the ids are not
-    0..max_id without gaps.
+    Raises GenerateLogError in these cases:
+
+    * the log has no H- or D- line;
+    * an id has two S- or T- lines (logs of several runs concatenated);
+    * an id has an S- or T- line but no hypothesis;
+    * ``require_references`` is set and an id has no T- line;
+    * the ids are not 0..max_id without gaps, unless ``allow_missing_ids``.
     """
     if sentencepiece not in ("auto", "always", "never"):
         raise ValueError(f"invalid sentencepiece mode {sentencepiece!r}; expected auto, always or never")
@@ -189,27 +178,27 @@ def parse_generate_log(
         )
     elif set(candidates["H"]) - set(chosen):
         extra = sorted(set(candidates["H"]) - set(chosen))
-        raise GenerateLogError(f"{path}: ids {_format_ids(extra)} have H- lines but no D- lines; is the log truncated?")
+        raise GenerateLogError(f"{path}: {_format_ids(extra, 'has', 'have')} H- lines but no D- lines; is the log truncated?")
 
     for kind in ("S", "T"):
         orphans = sorted(set(singles[kind]) - set(chosen))
         if orphans:
             raise GenerateLogError(
-                f"{path}: ids {_format_ids(orphans)} have {kind}- lines but no hypothesis; is the log truncated?"
+                f"{path}: {_format_ids(orphans, 'has', 'have')} {kind}- lines but no hypothesis; is the log truncated?"
             )
     ids = sorted(chosen)
     if require_references:
         without_target = [i for i in ids if i not in singles["T"]]
         if without_target:
             raise GenerateLogError(
-                f"{path}: ids {_format_ids(without_target)} have a hypothesis but no T- line (reference); "
+                f"{path}: {_format_ids(without_target, 'has', 'have')} a hypothesis but no T- line (reference); "
                 "pass the reference file with --ref instead"
             )
 
     missing = sorted(set(range(ids[-1] + 1)) - set(ids))
     if missing:
         message = (
-            f"{path}: ids {_format_ids(missing)} are missing from 0..{ids[-1]}; fairseq may have skipped "
+            f"{path}: {_format_ids(missing, 'is', 'are')} missing from 0..{ids[-1]}; fairseq may have skipped "
             "them (e.g. --skip-invalid-size-inputs-valid-test or --max-tokens too small)"
         )
         if not allow_missing_ids:
@@ -222,8 +211,8 @@ def parse_generate_log(
         ranked = sorted(chosen[sentence_id], key=lambda item: -item[0])
         nbest.append([text for _, text in ranked])
         scores.append(ranked[0][0])
-    sources = [singles["S"][i] for i in ids] if singles["S"] else None
-    references = [singles["T"][i] for i in ids] if singles["T"] else None
+    sources = _complete_field(singles["S"], ids, "S", path)
+    references = _complete_field(singles["T"], ids, "T", path)
     if references is not None and any("<unk>" in ref for ref in references):
         logger.warning(
             "%s: T- lines contain <unk> (words outside the target dictionary); "
@@ -253,22 +242,149 @@ def parse_generate_log(
     return log
 
 
+def _complete_field(lines: Dict[int, str], ids: List[int], kind: str, path: str) -> Optional[List[str]]:
+    """Return the lines of ``kind`` in id order, or None unless every id has one."""
+    if not lines:
+        return None
+    absent = [i for i in ids if i not in lines]
+    if absent:
+        logger.warning(
+            "%s: %s no %s- line; ignoring all %s- lines", path, _format_ids(absent, "has", "have"), kind, kind
+        )
+        return None
+    return [lines[i] for i in ids]
+
+
 def _decode_pieces(log: GenerateLog, mode: str) -> None:
     """Detokenize sentencepiece fields in place and record which ones."""
     if mode == "never":
         return
 
-    def wanted(texts: List[str]) -> bool:
+    def should_decode(texts: List[str]) -> bool:
         return mode == "always" or any(SENTENCEPIECE_SPACE in text for text in texts)
 
-    if wanted([text for candidates in log.nbest for text in candidates]):
+    if should_decode([text for candidates in log.nbest for text in candidates]):
         log.nbest = [[decode_sentencepiece(text) for text in candidates] for candidates in log.nbest]
         log.sentencepiece_decoded.append("hypotheses")
-    if log.sources is not None and wanted(log.sources):
+    if log.sources is not None and should_decode(log.sources):
         log.sources = [decode_sentencepiece(text) for text in log.sources]
         log.sentencepiece_decoded.append("sources")
-    if log.references is not None and wanted(log.references):
+    if log.references is not None and should_decode(log.references):
         log.references = [decode_sentencepiece(text) for text in log.references]
         log.sentencepiece_decoded.append("references")
     if log.sentencepiece_decoded:
         logger.info("%s: decoded sentencepiece pieces in %s", log.path, ", ".join(log.sentencepiece_decoded))
+
+
+@dataclass
+class AlignedLogs:
+    """Hypotheses of several logs on the same ids, with shared references and sources.
+
+    ``systems`` maps each name to its hypotheses. ``description`` records
+    the inputs for the JSON report.
+    """
+
+    systems: Dict[str, List[str]]
+    references: Optional[List[str]]
+    sources: Optional[List[str]]
+    description: Dict[str, object]
+
+
+def _select_lines(lines: List[str], path: str, log: GenerateLog, allow_missing_ids: bool) -> List[str]:
+    """Return line i of a reference or source file for each id i of ``log``."""
+    if log.ids[-1] >= len(lines):
+        raise GenerateLogError(f"{log.path} has id {log.ids[-1]} but {path} has only {len(lines)} lines")
+    if len(log.ids) != len(lines) and not allow_missing_ids:
+        raise GenerateLogError(
+            f"{log.path} has {len(log.ids)} ids but {path} has {len(lines)} lines; "
+            "pass --allow-missing-ids to evaluate the ids present only"
+        )
+    return [lines[i] for i in log.ids]
+
+
+def align_generate_logs(
+    paths: List[str],
+    names: List[str],
+    reference_lines: Optional[List[str]] = None,
+    reference_path: Optional[str] = None,
+    source_lines: Optional[List[str]] = None,
+    source_path: Optional[str] = None,
+    require_references: bool = True,
+    sentencepiece: str = "auto",
+    allow_missing_ids: bool = False,
+    nbest_all: bool = False,
+) -> AlignedLogs:
+    """Parse one log per system and check that they cover the same ids.
+
+    References and sources come from ``reference_lines``/``source_lines``
+    (line i for id i) when given, else from the first log's T-/S- lines.
+    With ``nbest_all`` every n-best hypothesis is a segment, and references
+    and sources are repeated to match. All logs must then have the same
+    number of hypotheses per id. Raises GenerateLogError when the logs
+    cover different ids or a file is too short for the ids.
+    """
+    logs = [
+        parse_generate_log(
+            path,
+            require_references=require_references and reference_lines is None,
+            sentencepiece=sentencepiece,
+            allow_missing_ids=allow_missing_ids,
+        )
+        for path in paths
+    ]
+    first = logs[0]
+    for log in logs[1:]:
+        if log.ids != first.ids:
+            only_first = sorted(set(first.ids) - set(log.ids))
+            only_other = sorted(set(log.ids) - set(first.ids))
+            raise GenerateLogError(
+                f"{log.path} and {first.path} cover different ids (only in {first.path}: "
+                f"{_format_ids(only_first) if only_first else 'none'}; only in {log.path}: "
+                f"{_format_ids(only_other) if only_other else 'none'}); "
+                "generate both on the same test set"
+            )
+        if log.references is not None and first.references is not None and log.references != first.references:
+            differing = sum(a != b for a, b in zip(log.references, first.references))
+            logger.warning(
+                "%d T- lines of %s differ from %s; using those of %s", differing, log.path, first.path, first.path
+            )
+
+    references = first.references
+    if reference_lines is not None:
+        references = _select_lines(reference_lines, reference_path, first, allow_missing_ids)
+    sources = first.sources
+    if source_lines is not None:
+        sources = _select_lines(source_lines, source_path, first, allow_missing_ids)
+
+    systems = {name: log.hypotheses for name, log in zip(names, logs)}
+    if nbest_all:
+        repeat = [len(candidates) for candidates in first.nbest]
+        for log in logs[1:]:
+            if [len(candidates) for candidates in log.nbest] != repeat:
+                raise GenerateLogError(
+                    f"nbest_all needs the same number of hypotheses per id in every log, but {log.path} and "
+                    f"{first.path} differ; run fairseq-generate with the same --nbest"
+                )
+        systems = {name: [text for candidates in log.nbest for text in candidates] for name, log in zip(names, logs)}
+        if references is not None:
+            references = [ref for ref, times in zip(references, repeat) for _ in range(times)]
+        if sources is not None:
+            sources = [src for src, times in zip(sources, repeat) for _ in range(times)]
+        logger.info("scoring all %d n-best hypotheses", sum(repeat))
+
+    description: Dict[str, object] = {
+        "generate_logs": {
+            name: {
+                "path": log.path,
+                "hypothesis_field": log.hypothesis_field,
+                "sentencepiece_decoded": log.sentencepiece_decoded,
+                "missing_ids": log.missing_ids,
+                "nbest": max(len(candidates) for candidates in log.nbest),
+            }
+            for name, log in zip(names, logs)
+        },
+        "references": reference_path or (f"T- lines of {first.path}" if first.references is not None else None),
+        "sources": source_path or (f"S- lines of {first.path}" if first.sources is not None else None),
+        "nbest_all": nbest_all,
+    }
+    return AlignedLogs(systems, references, sources, description)

@@ -2,7 +2,7 @@
 ROUGE, embedding similarity and length statistics.
 
 Every function takes detokenized text, one string per segment. Unless a
-docstring says otherwise, a token is an item of ``text.split()``, that is,
+docstring states otherwise, a token is an item of ``text.split()``, that is,
 the text is split on runs of whitespace and nothing else is normalized.
 BLEU and ROUGE use their packages' own tokenizers (sacrebleu 2.x, rouge-score
 0.1.x) so that scores match those packages exactly.
@@ -356,9 +356,10 @@ def bleu_n(
     """Return {n: BLEU-n} (0-100) for each order n in ``orders`` (1..4).
 
     See ``bleu_from_statistics`` for the two definitions. The cumulative
-    kind, the default, is what most dialogue papers call BLEU-n (NLTK's
-    corpus_bleu with uniform weights over orders 1..n). It equals sacrebleu's
-    corpus BLEU with max_ngram_order=n, including 'exp' smoothing. Pass
+    kind, the default, equals sacrebleu's corpus BLEU with
+    max_ngram_order=n, including 'exp' smoothing. It is the formula of
+    NLTK's corpus_bleu with weights (1/n, ..., 1/n), which most dialogue
+    papers call BLEU-n, but with sacrebleu's tokenizer and smoothing. Pass
     ``stats`` from ``bleu_statistics`` to skip recomputing them.
     """
     if stats is None:
@@ -410,7 +411,7 @@ def split_sentences(text: str) -> List[str]:
     ("Dr.", "e.g.", "U.S.") or a one-letter initial ("J."). The next
     sentence need not start with a capital letter, so lowercased text splits
     too. This replaces NLTK's punkt model, whose data is not installed
-    offline, and splits more eagerly than punkt on unusual abbreviations.
+    offline. An abbreviation missing from the list ends a sentence.
     Returns stripped non-empty sentences; "" gives [].
     """
     sentences: List[str] = []
@@ -429,12 +430,13 @@ def split_sentences(text: str) -> List[str]:
 
 
 _ROUGE_TOKEN_CACHE_SIZE = 1 << 18
-# Smallest chunk worth a separate process.
+# Minimum segments per process. An estimate: on fewer segments, starting a
+# process costs more than it saves.
 _MIN_SEGMENTS_PER_WORKER = 2000
 
 
 class _CachedRougeTokenizer:
-    """rouge-score's default tokenizer with a memoized Porter stemmer.
+    """rouge-score's default tokenizer with memoized stemming and a cache per text.
 
     ``tokenize`` calls ``rouge_score.tokenize.tokenize`` with the same
     stemmer that ``DefaultTokenizer`` uses, so tokens are identical. The
@@ -448,7 +450,6 @@ class _CachedRougeTokenizer:
 
             stemmer = porter.PorterStemmer()
             self._stemmer = _MemoizedStemmer(stemmer)
-
         self._tokens: Dict[str, List[str]] = {}
 
     def tokenize(self, text: str) -> List[str]:
@@ -664,24 +665,87 @@ def load_word_vectors(path: str, vocabulary: Optional[set] = None) -> WordVector
     return WordVectors(table, dim, path)
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> float:
-    norm = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / norm) if norm > 0 else 0.0
+def _row_cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Return the cosine of each row pair, 0 where a row has norm 0."""
+    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
+    dots = np.einsum("ij,ij->i", first, second)
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
 
-def _extrema(vectors: np.ndarray) -> np.ndarray:
-    maxima = vectors.max(axis=0)
-    minima = vectors.min(axis=0)
-    return np.where(maxima >= np.abs(minima), maxima, minima)
+class _SegmentVectors:
+    """Row numbers of the known tokens of many segments, with segment offsets.
+
+    Tokens without a vector are dropped and counted in ``oov_tokens``.
+    Each distinct known token gets the next row number in ``index`` and its
+    vector is appended to ``rows_out``, so several instances can share one
+    vector matrix. ``rows`` lists the row of every kept token, segment by
+    segment.
+    """
+
+    def __init__(
+        self,
+        texts: Sequence[str],
+        vectors: "WordVectors",
+        index: Dict[str, int],
+        rows_out: list,
+        lowercase: bool,
+        tokenize: Tokenizer,
+    ):
+        table = vectors.table
+        rows: List[int] = []
+        lengths = np.zeros(len(texts), dtype=np.int64)
+        self.tokens = 0
+        self.oov_tokens = 0
+        for position, text in enumerate(texts):
+            before = len(rows)
+            tokens = tokenize(text)
+            self.tokens += len(tokens)
+            for token in tokens:
+                key = token.lower() if lowercase else token
+                row = index.get(key)
+                if row is None:
+                    vector = table.get(key)
+                    if vector is None:
+                        self.oov_tokens += 1
+                        continue
+                    row = index[key] = len(rows_out)
+                    rows_out.append(vector)
+                rows.append(row)
+            lengths[position] = len(rows) - before
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.lengths = lengths
+        self.starts = np.cumsum(lengths) - lengths
+
+    def reduce(self, matrix: np.ndarray, operations: Sequence[np.ufunc]) -> List[np.ndarray]:
+        """Return ``operation.reduceat`` over each segment's vectors for each operation.
+
+        Each result has shape [segments, dim], with zeros for segments
+        without known tokens.
+        """
+        results = [np.zeros((self.lengths.size, matrix.shape[1]), dtype=np.float64) for _ in operations]
+        segments = np.flatnonzero(self.lengths > 0)
+        # Gather at most about _GATHER_ROWS token vectors at a time.
+        chunk = max(1, int(_GATHER_ROWS // max(self.lengths.mean(), 1.0)))
+        for first in range(0, segments.size, chunk):
+            part = segments[first : first + chunk]
+            begin = self.starts[part[0]]
+            end = self.starts[part[-1]] + self.lengths[part[-1]]
+            gathered = matrix[self.rows[begin:end]]
+            # Empty segments add no rows, so consecutive non-empty starts
+            # delimit exactly one segment each.
+            offsets = self.starts[part] - begin
+            for result, operation in zip(results, operations):
+                result[part] = operation.reduceat(gathered, offsets, axis=0)
+        return results
 
 
-def _greedy(first: np.ndarray, second: np.ndarray) -> float:
-    first_unit = first / np.maximum(np.linalg.norm(first, axis=1, keepdims=True), 1e-12)
-    second_unit = second / np.maximum(np.linalg.norm(second, axis=1, keepdims=True), 1e-12)
-    similarity = first_unit @ second_unit.T
-    forward = similarity.max(axis=1).mean()
-    backward = similarity.max(axis=0).mean()
-    return float((forward + backward) / 2.0)
+_GATHER_ROWS = 50_000
+
+
+def _sum_and_extrema(segments: _SegmentVectors, matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Return the sum and the extrema vector of each segment's token vectors."""
+    sums, maxima, minima = segments.reduce(matrix, (np.add, np.maximum, np.minimum))
+    return sums, np.where(maxima >= np.abs(minima), maxima, minima)
 
 
 def embedding_sentence_scores(
@@ -701,34 +765,40 @@ def embedding_sentence_scores(
     _check_same_length(hyps, refs)
     if not isinstance(vectors, WordVectors):
         vectors = WordVectors.from_mapping(vectors, source="in-memory table")
-    table = vectors.table
-    counts = {"tokens": 0, "oov_tokens": 0, "segments_without_vectors": 0}
+    index: Dict[str, int] = {}
+    rows: list = []
+    hyp_segments = _SegmentVectors(hyps, vectors, index, rows, lowercase, tokenize)
+    ref_segments = _SegmentVectors(refs, vectors, index, rows, lowercase, tokenize)
+    matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), vectors.dim)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
 
-    def lookup(text: str) -> np.ndarray:
-        found = []
-        for token in tokenize(text):
-            key = token.lower() if lowercase else token
-            vector = table.get(key)
-            counts["tokens"] += 1
-            if vector is None:
-                counts["oov_tokens"] += 1
-            else:
-                found.append(vector)
-        return np.array(found, dtype=np.float64).reshape(len(found), vectors.dim)
+    scored = (hyp_segments.lengths > 0) & (ref_segments.lengths > 0)
+    hyp_sums, hyp_extrema = _sum_and_extrema(hyp_segments, matrix)
+    ref_sums, ref_extrema = _sum_and_extrema(ref_segments, matrix)
+    scores = {
+        "average": _row_cosines(hyp_sums, ref_sums),
+        "extrema": _row_cosines(hyp_extrema, ref_extrema),
+        "greedy": np.zeros(len(hyps), dtype=np.float64),
+    }
+    # Greedy matching costs O(hyp tokens x ref tokens x dim) per segment.
+    for position in np.flatnonzero(scored):
+        hyp_start, ref_start = hyp_segments.starts[position], ref_segments.starts[position]
+        hyp_unit = unit[hyp_segments.rows[hyp_start : hyp_start + hyp_segments.lengths[position]]]
+        ref_unit = unit[ref_segments.rows[ref_start : ref_start + ref_segments.lengths[position]]]
+        similarity = hyp_unit @ ref_unit.T
+        scores["greedy"][position] = (similarity.max(axis=1).mean() + similarity.max(axis=0).mean()) / 2.0
+    scores["average"][~scored] = 0.0
+    scores["extrema"][~scored] = 0.0
 
-    scores = {name: np.zeros(len(hyps), dtype=np.float64) for name in EMBEDDING_SCORES}
-    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
-        hyp_vectors = lookup(hyp)
-        ref_vectors = lookup(ref)
-        if hyp_vectors.shape[0] == 0 or ref_vectors.shape[0] == 0:
-            counts["segments_without_vectors"] += 1
-            continue
-        hyp_mean = hyp_vectors.sum(axis=0)
-        ref_mean = ref_vectors.sum(axis=0)
-        scores["average"][index] = _cosine(hyp_mean, ref_mean)
-        scores["extrema"][index] = _cosine(_extrema(hyp_vectors), _extrema(ref_vectors))
-        scores["greedy"][index] = _greedy(hyp_vectors, ref_vectors)
-    info = dict(counts, source=vectors.source, dim=vectors.dim, lowercase=lowercase)
+    info = {
+        "tokens": hyp_segments.tokens + ref_segments.tokens,
+        "oov_tokens": hyp_segments.oov_tokens + ref_segments.oov_tokens,
+        "segments_without_vectors": int((~scored).sum()),
+        "source": vectors.source,
+        "dim": vectors.dim,
+        "lowercase": lowercase,
+    }
     return scores, info
 
 

@@ -53,7 +53,16 @@ class FairseqSeq2SeqAdapter:
         return self.encoder.embed_tokens.weight
 
     def encode(self, src_tokens, src_lengths):
-        return self.encoder(src_tokens, src_lengths=src_lengths)
+        if self.family != "lstm":
+            return self.encoder(src_tokens, src_lengths=src_lengths)
+        # fairseq's LSTM encoder packs sequences and needs lengths in decreasing
+        # order. Reversed and synthetic batches are not sorted, so sort them here
+        # and put the encoder output back in the caller's order.
+        order = torch.argsort(src_lengths, descending=True, stable=True)
+        if torch.equal(order, torch.arange(order.numel(), device=order.device)):
+            return self.encoder(src_tokens, src_lengths=src_lengths)
+        encoder_out = self.encoder(src_tokens[order], src_lengths=src_lengths[order])
+        return self.encoder.reorder_encoder_out(encoder_out, torch.argsort(order))
 
     def repeat(self, encoder_out, times: int):
         batch = self.states(encoder_out)[0].size(1)

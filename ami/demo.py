@@ -1,0 +1,188 @@
+"""The CPU demo: a maximum-likelihood baseline and AMI on real dialogue.
+
+``make demo`` (or ``python -m ami.demo``) runs, in ``work/demo``:
+
+1. data: context -> response pairs from the chitchat_dataset package,
+   sentencepiece and fairseq-preprocess (``ami-prepare-chitchat``);
+2. pretraining: maximum likelihood of the forward and backward networks;
+3. baseline: more maximum-likelihood updates from the pretrained checkpoint;
+4. AMI: the same number of updates of noise pretraining and the adversarial
+   game, from the same checkpoint;
+5. generation of the test responses with fairseq-generate (beam search);
+6. evaluation: BLEU, Distinct-n, Entropy-4, length and the mutual-information
+   lower bound, with paired bootstrap intervals, printed as a table and
+   written to ``work/demo/report.md`` and ``report.json``.
+
+The sizes are chosen for 2 CPU cores and about 15 minutes; see docs/demo.md
+for what such a budget can and cannot show. Every step logs its progress,
+and a finished step is skipped when the demo is run again.
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+logger = logging.getLogger("ami.demo")
+
+REPO = Path(__file__).resolve().parents[1]
+PLUGINS = REPO / "fairseq_plugins"
+BIN = Path(sys.executable).parent
+PROGRESS = re.compile(r"\| (train_inner|valid|train) \||stage \w+ begins|Translated|Error|error:")
+
+MODEL_ARGS = [
+    "--arch", "ami_transformer_tiny", "--share-all-embeddings", "--dropout", "0.1",
+    "--label-smoothing", "0.1",
+]
+
+
+def run_logged(command, log_path: Path, description: str):
+    """Run ``command``, write all its output to ``log_path`` and echo its progress lines."""
+    logger.info("%s: started (full log: %s)", description, log_path)
+    start = time.perf_counter()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with open(log_path, "w", encoding="utf-8", buffering=1) as log, subprocess.Popen(
+        [str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, env=env,
+    ) as process:
+        for line in process.stdout:
+            log.write(line)
+            if PROGRESS.search(line):
+                logger.info("  %s", line.rstrip()[:220])
+        returncode = process.wait()
+    if returncode != 0:
+        raise RuntimeError(f"{description} failed with exit code {returncode}; see {log_path}")
+    logger.info("%s: done in %.0f s", description, time.perf_counter() - start)
+
+
+def train_command(args, data_dir, save_dir, tensorboard_dir, extra):
+    return [
+        BIN / "fairseq-train", data_dir, "--user-dir", PLUGINS, "--task", "ami", "--criterion", "ami",
+        *MODEL_ARGS,
+        "--optimizer", "ami_adam", "--lr-scheduler", "pass_through",
+        "--forward-lr", args.lr, "--backward-lr", args.lr, "--noise-lr", args.noise_lr,
+        "--forward-warmup-updates", args.warmup, "--backward-warmup-updates", args.warmup,
+        "--max-tokens", args.max_tokens, "--cpu", "--seed", args.seed,
+        "--save-dir", save_dir, "--tensorboard-logdir", tensorboard_dir,
+        "--log-format", "simple", "--log-interval", args.log_interval,
+        "--no-epoch-checkpoints", "--validate-interval-updates", 10 ** 9,
+        "--max-valid-steps", 20, "--num-workers", 0,
+        *extra,
+    ]
+
+
+def step_done(marker: Path) -> bool:
+    if marker.exists():
+        logger.info("%s exists: skipping this step (delete it to redo the step)", marker)
+        return True
+    return False
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m ami.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--work-dir", default="work/demo", help="output directory (default: work/demo)")
+    parser.add_argument("--pretrain-updates", type=int, default=1200, help="maximum-likelihood pretraining updates")
+    parser.add_argument("--updates", type=int, default=300, help="updates of the baseline and of AMI after pretraining")
+    parser.add_argument("--noise-pretrain-updates", type=int, default=20, help="AMI noise-pretraining updates (part of --updates)")
+    parser.add_argument("--direction", default="forward", choices=["forward", "reverse", "both"], help="AMI game direction")
+    parser.add_argument("--num-samples", type=int, default=3, help="latent noise draws per example")
+    parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of both networks")
+    parser.add_argument("--noise-lr", type=float, default=1e-3, help="learning rate of the noise networks")
+    parser.add_argument("--warmup", type=int, default=100, help="warmup updates of the pretraining")
+    parser.add_argument("--max-tokens", type=int, default=1500, help="target tokens per batch")
+    parser.add_argument("--eval-pairs", type=int, default=1000, help="valid and test pairs kept from the corpus")
+    parser.add_argument("--beam", type=int, default=5, help="beam size of generation")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--log-interval", type=int, default=100)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        format="%(asctime)s | %(levelname)s | %(name)s | %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S", level=logging.INFO, stream=sys.stdout,
+    )
+    if args.noise_pretrain_updates >= args.updates:
+        parser.error("--noise-pretrain-updates must be smaller than --updates")
+
+    work = Path(args.work_dir).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "data"
+    tensorboard = work / "tensorboard"
+    total_start = time.perf_counter()
+
+    # 1. Data.
+    run_logged(
+        [BIN / "ami-prepare-chitchat", "--out", data, "--max-eval-pairs", args.eval_pairs],
+        work / "prepare.log", "step 1/6 data preparation",
+    )
+    bin_dir = data / "bin"
+
+    # 2. Pretraining of both networks.
+    pretrain = work / "pretrain"
+    if not step_done(pretrain / "checkpoint_last.pt"):
+        run_logged(
+            train_command(args, bin_dir, pretrain, tensorboard / "pretrain", [
+                "--pretrain-updates", args.pretrain_updates, "--max-update", args.pretrain_updates,
+            ]),
+            work / "pretrain.log", f"step 2/6 pretraining ({args.pretrain_updates} updates)",
+        )
+    start_checkpoint = pretrain / "checkpoint_last.pt"
+    # The continuation runs restart the learning-rate schedule; no warmup is needed
+    # from a pretrained model, so the rate starts at its peak.
+    continue_args = ["--finetune-from-model", start_checkpoint, "--forward-warmup-updates", 0,
+                     "--backward-warmup-updates", 0, "--lr-schedule", "fixed", "--max-update", args.updates]
+
+    # 3. Baseline: maximum likelihood continues.
+    systems = {"mle": work / "mle", "ami": work / "ami"}
+    if not step_done(systems["mle"] / "checkpoint_last.pt"):
+        run_logged(
+            train_command(args, bin_dir, systems["mle"], tensorboard / "mle",
+                          continue_args + ["--pretrain-updates", args.updates]),
+            work / "mle.log", f"step 3/6 baseline: {args.updates} more maximum-likelihood updates",
+        )
+
+    # 4. AMI: noise pretraining, then the adversarial game.
+    if not step_done(systems["ami"] / "checkpoint_last.pt"):
+        run_logged(
+            train_command(args, bin_dir, systems["ami"], tensorboard / "ami", continue_args + [
+                "--pretrain-updates", 0, "--noise-pretrain-updates", args.noise_pretrain_updates,
+                "--adversarial-direction", args.direction, "--num-samples", args.num_samples,
+            ]),
+            work / "ami.log",
+            f"step 4/6 AMI: {args.noise_pretrain_updates} noise-pretraining and "
+            f"{args.updates - args.noise_pretrain_updates} adversarial updates",
+        )
+
+    # 5. Generation.
+    for name, save_dir in systems.items():
+        log_path = work / f"generate-{name}.log"
+        if step_done(log_path):
+            continue
+        tmp = log_path.with_suffix(".tmp")
+        run_logged(
+            [BIN / "fairseq-generate", bin_dir, "--user-dir", PLUGINS, "--task", "ami",
+             "--path", save_dir / "checkpoint_last.pt", "--gen-subset", "test", "--cpu",
+             "--beam", args.beam, "--batch-size", 64, "--max-len-b", 40,
+             "--post-process", "sentencepiece"],
+            tmp, f"step 5/6 generating test responses with the {name} model",
+        )
+        tmp.replace(log_path)
+
+    # 6. Evaluation.
+    from ami.demo_report import write_report
+
+    report = write_report(work, data, systems, start_checkpoint, args)
+    logger.info("step 6/6 evaluation: done")
+    print()
+    print(report)
+    print()
+    logger.info("total time %.1f min", (time.perf_counter() - total_start) / 60)
+    logger.info("report: %s and %s", work / "report.md", work / "report.json")
+    logger.info("TensorBoard curves: tensorboard --logdir %s", tensorboard)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Time ami-evaluate's metrics on many hypothesis lines against sacrebleu alone.
+
+    python benchmarks/bench_evaluate.py [--lines 100000] [--workers 1]
+
+Text: messages of the Chit Chat Challenge corpus (the chitchat-dataset
+package, messages joined as in its MessageDataset, newlines replaced by
+spaces), drawn with replacement with a fixed seed. References are random
+messages. Each hypothesis copies its reference with probability 0.3 and is
+another random message otherwise, so BLEU and ROUGE are neither 0 nor 100.
+``--source synthetic`` uses random sentences over a Zipf-distributed
+vocabulary instead, for environments without chitchat-dataset.
+
+Word vectors for the embedding metric are random 300-dimensional vectors for
+every hypothesis and reference token, held in memory: no real vectors are
+available offline and their values do not change the running time.
+
+Printed: the time of sacrebleu's ``BLEU().corpus_score`` (13a tokenizer),
+of each ami metric and of the default dialogue and summarization metric
+sets, and each set's ratio to sacrebleu. Model-based metrics are not
+included. Times are wall-clock seconds of a single run. Other load on the
+machine inflates them, so rerun to see the spread.
+"""
+
+import argparse
+import logging
+import random
+import sys
+import time
+
+import numpy as np
+from sacrebleu.metrics import BLEU
+
+from ami.evaluate import DEFAULT_METRICS, EvaluationSettings, compare_systems, compute_metrics
+
+
+def chitchat_messages():
+    from chitchat_dataset import MessageDataset
+
+    messages = [" ".join(message.split()) for message in MessageDataset()]
+    return [message for message in messages if message]
+
+
+def synthetic_messages(count, rng):
+    vocabulary = [f"word{i}" for i in range(20000)] + [".", ",", "?", "!", "i", "you", "the", "a"]
+    weights = 1.0 / np.arange(1, len(vocabulary) + 1)
+    weights /= weights.sum()
+    numpy_rng = np.random.default_rng(rng.randrange(1 << 30))
+    lengths = numpy_rng.integers(1, 30, size=count)
+    return [" ".join(numpy_rng.choice(vocabulary, size=length, p=weights)) for length in lengths]
+
+
+def make_lines(source, lines, seed):
+    rng = random.Random(seed)
+    pool = chitchat_messages() if source == "chitchat" else synthetic_messages(20000, rng)
+    refs = [rng.choice(pool) for _ in range(lines)]
+    hyps = [ref if rng.random() < 0.3 else rng.choice(pool) for ref in refs]
+    return hyps, refs, len(pool)
+
+
+def random_vectors(texts, dim, seed):
+    rng = np.random.default_rng(seed)
+    vocabulary = sorted({token for group in texts for text in group for token in text.split()})
+    matrix = rng.standard_normal((len(vocabulary), dim))
+    return dict(zip(vocabulary, matrix))
+
+
+def timed(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--lines", type=int, default=100000, help="hypothesis lines (default: 100000)")
+    parser.add_argument("--source", choices=("chitchat", "synthetic"), default="chitchat")
+    parser.add_argument("--workers", type=int, default=1, help="processes for BLEU and ROUGE (default: 1)")
+    parser.add_argument("--bootstrap", type=int, default=0, help="also time a two-system paired bootstrap with N resamples")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(format="%(levelname)s | %(name)s | %(message)s", level=logging.WARNING)
+
+    hyps, refs, pool_size = make_lines(args.source, args.lines, args.seed)
+    tokens = sum(len(hyp.split()) for hyp in hyps)
+    print(f"{args.lines} hypothesis lines from {args.source} ({pool_size} distinct messages), {tokens} whitespace tokens")
+    vectors = random_vectors([hyps, refs], 300, args.seed)
+
+    sacrebleu_seconds, score = timed(lambda: BLEU().corpus_score(hyps, [refs]))
+    print(f"sacrebleu BLEU().corpus_score: {sacrebleu_seconds:.2f} s (BLEU {score.score:.2f})")
+
+    base = dict(word_vectors=vectors, workers=args.workers)
+    groups = [("bleu", "bleu-n"), ("distinct",), ("entropy",), ("length",), ("rouge",), ("embedding",)]
+    print("\n| ami metric | seconds |\n|---|---:|")
+    for group in groups:
+        seconds, _ = timed(lambda: compute_metrics(hyps, refs, settings=EvaluationSettings(metrics=group, **base)))
+        print(f"| {' + '.join(group)} | {seconds:.2f} |")
+
+    all_metrics = ("bleu", "bleu-n", "distinct", "entropy", "rouge", "embedding", "length")
+    sets = [
+        ("dialogue default: " + ",".join(DEFAULT_METRICS["dialogue"]), DEFAULT_METRICS["dialogue"]),
+        ("summarization default: " + ",".join(DEFAULT_METRICS["summarization"]), DEFAULT_METRICS["summarization"]),
+        ("all: " + ",".join(all_metrics), all_metrics),
+    ]
+    print("\n| ami metric set | seconds | ratio to sacrebleu |\n|---|---:|---:|")
+    for label, names in sets:
+        seconds, _ = timed(lambda: compute_metrics(hyps, refs, settings=EvaluationSettings(metrics=names, **base)))
+        print(f"| {label} | {seconds:.2f} | {seconds / sacrebleu_seconds:.2f}x |")
+
+    if args.bootstrap:
+        other = list(refs)
+        settings = EvaluationSettings(metrics=DEFAULT_METRICS["dialogue"], workers=args.workers)
+        seconds, _ = timed(
+            lambda: compare_systems({"a": hyps, "b": other}, refs, settings=settings, num_resamples=args.bootstrap)
+        )
+        print(f"\ntwo systems, dialogue defaults, paired bootstrap with {args.bootstrap} resamples: {seconds:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
