@@ -33,6 +33,8 @@ setup(
         "console_scripts": [
             "ami-prepare-chitchat=ami.data.chitchat:main",
             "ami-evaluate=ami.evaluate:main",
+            "ami-rerank=ami.rerank:main",
+            "ami-report=ami.report:main",
         ],
     },
 )

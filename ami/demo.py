@@ -25,6 +25,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def run_logged(command, log_path: Path, description: str):
     """Run ``command``, write all its output to ``log_path`` and echo its progress lines."""
     logger.info("%s: started (full log: %s)", description, log_path)
     start = time.perf_counter()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # One intra-op thread per process: on 2 cores a 2-thread fairseq-train of
+    # this size ran 6 times slower than a 1-thread one (docs/benchmarks.md), and
+    # the baseline and AMI runs use one core each in parallel.
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     with open(log_path, "w", encoding="utf-8", buffering=1) as log, subprocess.Popen(
         [str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True, env=env,
@@ -58,6 +62,25 @@ def run_logged(command, log_path: Path, description: str):
     if returncode != 0:
         raise RuntimeError(f"{description} failed with exit code {returncode}; see {log_path}")
     logger.info("%s: done in %.0f s", description, time.perf_counter() - start)
+
+
+def run_parallel(jobs):
+    """Run ``(command, log_path, description)`` jobs at the same time; raise if any fails."""
+    errors = []
+
+    def run(job):
+        try:
+            run_logged(*job)
+        except RuntimeError as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError("; ".join(str(error) for error in errors))
 
 
 def train_command(args, data_dir, save_dir, tensorboard_dir, extra):
@@ -86,12 +109,13 @@ def step_done(marker: Path) -> bool:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ami.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", default="work/demo", help="output directory (default: work/demo)")
-    parser.add_argument("--pretrain-updates", type=int, default=1200, help="maximum-likelihood pretraining updates")
-    parser.add_argument("--updates", type=int, default=300, help="updates of the baseline and of AMI after pretraining")
+    parser.add_argument("--pretrain-updates", type=int, default=900, help="maximum-likelihood pretraining updates")
+    parser.add_argument("--updates", type=int, default=240, help="updates of the baseline and of AMI after pretraining")
     parser.add_argument("--noise-pretrain-updates", type=int, default=20, help="AMI noise-pretraining updates (part of --updates)")
     parser.add_argument("--direction", default="forward", choices=["forward", "reverse", "both"], help="AMI game direction")
     parser.add_argument("--num-samples", type=int, default=3, help="latent noise draws per example")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of both networks")
+    parser.add_argument("--finetune-lr", type=float, default=1e-3, help="constant learning rate after pretraining")
     parser.add_argument("--noise-lr", type=float, default=1e-3, help="learning rate of the noise networks")
     parser.add_argument("--warmup", type=int, default=100, help="warmup updates of the pretraining")
     parser.add_argument("--max-tokens", type=int, default=1500, help="target tokens per batch")
@@ -130,23 +154,24 @@ def main(argv=None):
             work / "pretrain.log", f"step 2/6 pretraining ({args.pretrain_updates} updates)",
         )
     start_checkpoint = pretrain / "checkpoint_last.pt"
-    # The continuation runs restart the learning-rate schedule; no warmup is needed
-    # from a pretrained model, so the rate starts at its peak.
+    # The continuation runs restart the learning-rate schedule with a constant
+    # rate near the one pretraining ended with; no warmup is needed.
     continue_args = ["--finetune-from-model", start_checkpoint, "--forward-warmup-updates", 0,
-                     "--backward-warmup-updates", 0, "--lr-schedule", "fixed", "--max-update", args.updates]
+                     "--backward-warmup-updates", 0, "--lr-schedule", "fixed", "--max-update", args.updates,
+                     "--forward-lr", args.finetune_lr, "--backward-lr", args.finetune_lr]
 
-    # 3. Baseline: maximum likelihood continues.
+    # 3 and 4, in parallel on one core each: the baseline continues maximum
+    # likelihood; AMI runs noise pretraining, then the adversarial game.
     systems = {"mle": work / "mle", "ami": work / "ami"}
+    jobs = []
     if not step_done(systems["mle"] / "checkpoint_last.pt"):
-        run_logged(
+        jobs.append((
             train_command(args, bin_dir, systems["mle"], tensorboard / "mle",
                           continue_args + ["--pretrain-updates", args.updates]),
             work / "mle.log", f"step 3/6 baseline: {args.updates} more maximum-likelihood updates",
-        )
-
-    # 4. AMI: noise pretraining, then the adversarial game.
+        ))
     if not step_done(systems["ami"] / "checkpoint_last.pt"):
-        run_logged(
+        jobs.append((
             train_command(args, bin_dir, systems["ami"], tensorboard / "ami", continue_args + [
                 "--pretrain-updates", 0, "--noise-pretrain-updates", args.noise_pretrain_updates,
                 "--adversarial-direction", args.direction, "--num-samples", args.num_samples,
@@ -154,22 +179,27 @@ def main(argv=None):
             work / "ami.log",
             f"step 4/6 AMI: {args.noise_pretrain_updates} noise-pretraining and "
             f"{args.updates - args.noise_pretrain_updates} adversarial updates",
-        )
+        ))
+    run_parallel(jobs)
 
-    # 5. Generation.
+    # 5. Generation, both systems in parallel.
+    jobs = []
     for name, save_dir in systems.items():
         log_path = work / f"generate-{name}.log"
         if step_done(log_path):
             continue
-        tmp = log_path.with_suffix(".tmp")
-        run_logged(
+        jobs.append((
             [BIN / "fairseq-generate", bin_dir, "--user-dir", PLUGINS, "--task", "ami",
              "--path", save_dir / "checkpoint_last.pt", "--gen-subset", "test", "--cpu",
              "--beam", args.beam, "--batch-size", 64, "--max-len-b", 40,
              "--post-process", "sentencepiece"],
-            tmp, f"step 5/6 generating test responses with the {name} model",
-        )
-        tmp.replace(log_path)
+            log_path.with_suffix(".tmp"), f"step 5/6 generating test responses with the {name} model",
+        ))
+    run_parallel(jobs)
+    for name in systems:
+        tmp = (work / f"generate-{name}.log").with_suffix(".tmp")
+        if tmp.exists():
+            tmp.replace(work / f"generate-{name}.log")
 
     # 6. Evaluation.
     from ami.demo_report import write_report

@@ -129,7 +129,7 @@ def draw_synthetic(
 ) -> Synthetic:
     """Draw ``settings.num_samples`` synthetic outputs per example of ``batch``.
 
-    The encoder runs once; its output is repeated K times and the K noise
+    The encoder runs once and its output is repeated K times. The K noise
     draws, the decoder pass and the scoring are each one batched call.
     Decoding modes:
       - ``teacher_forced`` (the official release): the argmax at each position
@@ -183,7 +183,7 @@ def draw_synthetic(
         src_len = int(net_input["src_lengths"].max())
         max_len = max(2, int(settings.max_len_a * src_len + settings.max_len_b))
         with torch.no_grad():
-            tokens = _free_run(network, expanded, expanded_batch_size(target, k), max_len,
+            tokens = _free_run(network, expanded, target.size(0) * k, max_len,
                                sample=settings.decoding == "sample")
             tokens = truncate_at_eos(tokens, pad, eos)
         log_likelihood = None
@@ -193,10 +193,6 @@ def draw_synthetic(
             log_likelihood = objectives.sequence_log_likelihood(lprobs, tokens, pad, True)
 
     return Synthetic(tokens, log_likelihood, noise_log_density, noise_log_std, noise_std)
-
-
-def expanded_batch_size(target: torch.Tensor, k: int) -> int:
-    return target.size(0) * k
 
 
 def judge_log_likelihood(judge, synthetic_tokens: torch.Tensor, real_inputs: torch.Tensor):
@@ -214,7 +210,9 @@ def generator_loss(
 ):
     """Return the generator-side adversarial loss (policy gradient and noise terms)."""
     k = settings.num_samples
-    synthetic = draw_synthetic(generator, noise_network, batch, settings, train_generator, train_noise)
+    synthetic = draw_synthetic(
+        generator, noise_network, batch, settings, generator_grad=train_generator, noise_grad=train_noise
+    )
     real_inputs = repeat_rows(to_right_padding(batch["net_input"]["src_tokens"], generator.pad), k)
     with torch.no_grad():
         rewards = judge_log_likelihood(judge, synthetic.tokens, real_inputs)
@@ -245,7 +243,7 @@ def judge_loss(generator, judge, noise_network, batch, settings: GameSettings, l
     """Return the judge's loss on synthetic pairs drawn from the frozen generator."""
     k = settings.num_samples
     with torch.no_grad():
-        synthetic = draw_synthetic(generator, noise_network, batch, settings, False, False)
+        synthetic = draw_synthetic(generator, noise_network, batch, settings, generator_grad=False, noise_grad=False)
     real_inputs = repeat_rows(to_right_padding(batch["net_input"]["src_tokens"], generator.pad), k)
     log_likelihood = judge_log_likelihood(judge, synthetic.tokens, real_inputs)
     weight = objectives.synthetic_weight(
@@ -289,16 +287,16 @@ def phase_loss(networks, sample, phase: Phase, direction: str, settings: GameSet
     elif phase is Phase.NOISE:
         if forward_game:
             loss = loss + generator_loss(networks.forward, networks.backward, networks.forward_noise,
-                                         forward_batch, settings, log, "", False, True)
+                                         forward_batch, settings, log, "", train_generator=False, train_noise=True)
         if reverse_game:
             loss = loss + generator_loss(networks.backward, networks.forward, networks.backward_noise,
-                                         backward_batch, settings, log, "reverse_", False, True)
+                                         backward_batch, settings, log, "reverse_", train_generator=False, train_noise=True)
     elif phase is Phase.FORWARD:
         loss = add_mle(networks.forward, forward_batch, "forward")
         if forward_game:
             loss = loss + weight * generator_loss(
                 networks.forward, networks.backward, networks.forward_noise,
-                forward_batch, settings, log, "", True, True)
+                forward_batch, settings, log, "", train_generator=True, train_noise=True)
         if reverse_game:
             loss = loss + weight * judge_loss(
                 networks.backward, networks.forward, networks.backward_noise,
@@ -312,7 +310,7 @@ def phase_loss(networks, sample, phase: Phase, direction: str, settings: GameSet
         if reverse_game:
             loss = loss + weight * generator_loss(
                 networks.backward, networks.forward, networks.backward_noise,
-                backward_batch, settings, log, "reverse_", True, True)
+                backward_batch, settings, log, "reverse_", train_generator=True, train_noise=True)
     else:
         raise ValueError(f"unknown phase {phase!r}")
     log.add("loss", loss.detach(), 1)
@@ -321,12 +319,19 @@ def phase_loss(networks, sample, phase: Phase, direction: str, settings: GameSet
 
 def active_groups(phase: Phase, direction: str):
     """Return the optimizer parameter groups that an update of ``phase`` steps."""
+    forward_game = direction in ("forward", "both")
+    reverse_game = direction in ("reverse", "both")
     if phase is Phase.MLE:
         return {"forward", "backward"}
     if phase is Phase.NOISE:
-        return {"noise"}
+        groups = set()
+        if forward_game:
+            groups.add("forward_noise")
+        if reverse_game:
+            groups.add("backward_noise")
+        return groups
     if phase is Phase.FORWARD:
-        return {"forward", "noise"} if direction in ("forward", "both") else {"forward"}
+        return {"forward", "forward_noise"} if forward_game else {"forward"}
     if phase is Phase.BACKWARD:
-        return {"backward", "noise"} if direction in ("reverse", "both") else {"backward"}
+        return {"backward", "backward_noise"} if reverse_game else {"backward"}
     raise ValueError(f"unknown phase {phase!r}")

@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS = str(REPO / "fairseq_plugins")
@@ -26,7 +29,8 @@ TINY_TRAIN_ARGS = [
 
 def run_tool(tool, *args, check=True, timeout=600):
     """Run a console script from this environment; fail with its output if it fails."""
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    # One thread per process: 2-thread runs of these tiny models are much slower on 2 cores.
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     result = subprocess.run(
         [str(BIN / tool), *map(str, args)], capture_output=True, text=True, env=env, timeout=timeout
     )

@@ -35,8 +35,9 @@ def test_schedule_rejects_bad_values():
 
 def test_active_groups_per_phase_and_direction():
     assert active_groups(Phase.MLE, "forward") == {"forward", "backward"}
-    assert active_groups(Phase.NOISE, "forward") == {"noise"}
-    assert active_groups(Phase.FORWARD, "forward") == {"forward", "noise"}
+    assert active_groups(Phase.NOISE, "forward") == {"forward_noise"}
+    assert active_groups(Phase.NOISE, "both") == {"forward_noise", "backward_noise"}
+    assert active_groups(Phase.FORWARD, "forward") == {"forward", "forward_noise"}
     assert active_groups(Phase.BACKWARD, "forward") == {"backward"}
     assert active_groups(Phase.FORWARD, "reverse") == {"forward"}
-    assert active_groups(Phase.BACKWARD, "reverse") == {"backward", "noise"}
+    assert active_groups(Phase.BACKWARD, "reverse") == {"backward", "backward_noise"}

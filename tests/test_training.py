@@ -48,6 +48,15 @@ def test_generate_returns_every_test_line(tiny_corpus, tmp_path):
     test_lines = len((tiny_corpus / "raw" / "test.src").read_text().splitlines())
     assert ids == set(range(test_lines))
 
+    interactive = run_tool(
+        "fairseq-interactive", tiny_corpus / "bin", "--user-dir", PLUGINS, "--task", "ami",
+        "--path", save / "checkpoint_last.pt", "--source-lang", "src", "--target-lang", "tgt",
+        "--bpe", "sentencepiece", "--sentencepiece-model", tiny_corpus / "spm" / "sentencepiece.model",
+        "--input", tiny_corpus / "raw" / "valid.src", "--beam", 2, "--max-len-b", 10, "--cpu",
+    )
+    valid_lines = len((tiny_corpus / "raw" / "valid.src").read_text().splitlines())
+    assert len(re.findall(r"^H-\d+\t", interactive.stdout, flags=re.M)) == valid_lines
+
 
 def test_lstm_reverse_game_with_greedy_samples(tiny_corpus, tmp_path):
     result = fairseq_train(

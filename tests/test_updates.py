@@ -26,7 +26,7 @@ def build_trainer(data_dir, save_dir, *extra):
 
 
 def snapshot(model):
-    groups = {"forward": {}, "backward": {}, "noise": {}}
+    groups = {"forward": {}, "backward": {}, "forward_noise": {}, "backward_noise": {}}
     for name, parameter in model.named_parameters():
         groups[parameter.param_group][name] = parameter.detach().clone()
     return groups
@@ -54,8 +54,8 @@ def trainer_parts(tiny_corpus, tmp_path_factory):
     "update_num, expected",
     [
         (0, {"forward", "backward"}),  # pretraining: maximum likelihood of both networks
-        (1, {"noise"}),  # noise pretraining
-        (2, {"forward", "noise"}),  # adversarial: forward-network update
+        (1, {"forward_noise"}),  # noise pretraining
+        (2, {"forward", "forward_noise"}),  # adversarial: forward-network update
         (3, {"backward"}),  # adversarial: backward-network update
     ],
 )

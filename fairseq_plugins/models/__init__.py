@@ -45,8 +45,14 @@ def _set_defaults(args, **defaults):
             setattr(args, name, value)
 
 
+def noise_network_defaults(args):
+    # YAML configs (fairseq-hydra-train) skip add_args, so every option needs a default here.
+    _set_defaults(args, noise_hidden_dim=None, noise_init_std=0.5)
+
+
 @register_model_architecture("ami_transformer", "ami_transformer")
 def ami_transformer(args):
+    noise_network_defaults(args)
     transformer_base_architecture(args)
 
 
@@ -82,6 +88,7 @@ def ami_transformer_test(args):
 
 @register_model_architecture("ami_lstm", "ami_lstm")
 def ami_lstm(args):
+    noise_network_defaults(args)
     lstm_base_architecture(args)
 
 

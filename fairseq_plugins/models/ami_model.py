@@ -9,9 +9,10 @@ networks perturb the encoder states of the forward network
 (``forward_noise``) and of the backward network (``backward_noise``, used
 only by the reverse game).
 
-Every parameter is tagged with ``param_group`` = forward, backward or noise,
-so that fairseq's composite optimizer (and the ``ami_adam`` optimizer built
-on it) keeps a learning rate and schedule per network.
+Every parameter is tagged with ``param_group`` = forward, backward,
+forward_noise or backward_noise, so that fairseq's composite optimizer (and
+the ``ami_adam`` optimizer built on it) keeps a learning rate and schedule
+per network and steps only the networks an update trains.
 """
 
 import logging
@@ -26,7 +27,7 @@ from fairseq_plugins.models.config import NoiseNetworkConfig
 
 logger = logging.getLogger(__name__)
 
-PARAM_GROUPS = ("forward", "backward", "noise")
+PARAM_GROUPS = ("forward", "backward", "forward_noise", "backward_noise")
 
 
 class FairseqSeq2SeqAdapter:
@@ -131,8 +132,10 @@ class AMIModel(FairseqEncoderDecoderModel):
                 parameter.param_group = "forward"
             elif name.startswith("backward_network."):
                 parameter.param_group = "backward"
-            elif name.startswith(("forward_noise.", "backward_noise.")):
-                parameter.param_group = "noise"
+            elif name.startswith("forward_noise."):
+                parameter.param_group = "forward_noise"
+            elif name.startswith("backward_noise."):
+                parameter.param_group = "backward_noise"
             else:
                 raise RuntimeError(f"parameter {name} belongs to no AMI parameter group")
 

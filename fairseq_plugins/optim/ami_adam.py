@@ -4,7 +4,8 @@ AMI trains the forward network, the backward network and the noise networks
 at different speeds (two time-scale updates), and an update of one network
 must leave the others untouched. This optimizer is fairseq's composite
 optimizer with one Adam instance and one learning-rate scheduler per
-parameter group (``forward``, ``backward``, ``noise``), set from flat
+parameter group (``forward``, ``backward``, and ``forward_noise`` and
+``backward_noise``, which share the noise options), set from flat
 command-line options so no YAML is needed. The task steps only the groups
 that the current update trains.
 
@@ -69,7 +70,7 @@ class AMIAdam(FairseqCompositeOptimizer):
         if untagged:
             raise ValueError(
                 f"--optimizer ami_adam needs an AMI model (--arch ami_*): {len(untagged)} "
-                "parameters have no forward/backward/noise group"
+                "parameters have no AMI parameter group"
             )
         # The parent class keeps these as class attributes; give each instance its own.
         self.optimizers = {}
@@ -80,7 +81,8 @@ class AMIAdam(FairseqCompositeOptimizer):
             "groups": {
                 "forward": group_config(cfg, cfg.forward_lr, cfg.forward_warmup_updates),
                 "backward": group_config(cfg, cfg.backward_lr, cfg.backward_warmup_updates),
-                "noise": group_config(cfg, cfg.noise_lr, cfg.noise_warmup_updates),
+                "forward_noise": group_config(cfg, cfg.noise_lr, cfg.noise_warmup_updates),
+                "backward_noise": group_config(cfg, cfg.noise_lr, cfg.noise_warmup_updates),
             },
         })
         super().__init__(composite, params)
