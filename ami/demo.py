@@ -6,8 +6,9 @@
    sentencepiece and fairseq-preprocess (``ami-prepare-chitchat``);
 2. pretraining: maximum likelihood of the forward and backward networks;
 3. baseline: more maximum-likelihood updates from the pretrained checkpoint;
-4. AMI: the same number of updates of noise pretraining and the adversarial
-   game, from the same checkpoint;
+4. AMI from the same checkpoint: noise pretraining, then the adversarial game
+   with as many forward-network updates as the baseline got (and as many
+   backward-network updates);
 5. generation of the test responses with fairseq-generate (beam search);
 6. evaluation: BLEU, Distinct-n, Entropy-4, length and the mutual-information
    lower bound, with paired bootstrap intervals, printed as a table and
@@ -110,8 +111,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m ami.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--work-dir", default="work/demo", help="output directory (default: work/demo)")
     parser.add_argument("--pretrain-updates", type=int, default=900, help="maximum-likelihood pretraining updates")
-    parser.add_argument("--updates", type=int, default=240, help="updates of the baseline and of AMI after pretraining")
-    parser.add_argument("--noise-pretrain-updates", type=int, default=20, help="AMI noise-pretraining updates (part of --updates)")
+    parser.add_argument("--updates", type=int, default=150,
+                        help="forward-network updates of the baseline and of AMI after pretraining")
+    parser.add_argument("--noise-pretrain-updates", type=int, default=20, help="AMI noise-pretraining updates")
     parser.add_argument("--direction", default="forward", choices=["forward", "reverse", "both"], help="AMI game direction")
     parser.add_argument("--num-samples", type=int, default=3, help="latent noise draws per example")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of both networks")
@@ -121,6 +123,8 @@ def main(argv=None):
     parser.add_argument("--max-tokens", type=int, default=1500, help="target tokens per batch")
     parser.add_argument("--eval-pairs", type=int, default=1000, help="valid and test pairs kept from the corpus")
     parser.add_argument("--beam", type=int, default=5, help="beam size of generation")
+    parser.add_argument("--no-repeat-ngram-size", type=int, default=3,
+                        help="generation never repeats an n-gram of this size (0 disables)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log-interval", type=int, default=100)
     args = parser.parse_args(argv)
@@ -128,8 +132,9 @@ def main(argv=None):
         format="%(asctime)s | %(levelname)s | %(name)s | %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S", level=logging.INFO, stream=sys.stdout,
     )
-    if args.noise_pretrain_updates >= args.updates:
-        parser.error("--noise-pretrain-updates must be smaller than --updates")
+    for option, value in (("--pretrain-updates", args.pretrain_updates), ("--updates", args.updates)):
+        if value < 1:
+            parser.error(f"{option} must be at least 1, got {value}")
 
     work = Path(args.work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -157,8 +162,12 @@ def main(argv=None):
     # The continuation runs restart the learning-rate schedule with a constant
     # rate near the one pretraining ended with; no warmup is needed.
     continue_args = ["--finetune-from-model", start_checkpoint, "--forward-warmup-updates", 0,
-                     "--backward-warmup-updates", 0, "--lr-schedule", "fixed", "--max-update", args.updates,
+                     "--backward-warmup-updates", 0, "--lr-schedule", "fixed",
                      "--forward-lr", args.finetune_lr, "--backward-lr", args.finetune_lr]
+    # Both systems get the same number of forward-network updates. AMI alternates
+    # forward and backward updates, so it runs twice as many updates in all,
+    # after its noise pretraining.
+    ami_updates = args.noise_pretrain_updates + 2 * args.updates
 
     # 3 and 4, in parallel on one core each: the baseline continues maximum
     # likelihood; AMI runs noise pretraining, then the adversarial game.
@@ -167,18 +176,19 @@ def main(argv=None):
     if not step_done(systems["mle"] / "checkpoint_last.pt"):
         jobs.append((
             train_command(args, bin_dir, systems["mle"], tensorboard / "mle",
-                          continue_args + ["--pretrain-updates", args.updates]),
+                          continue_args + ["--pretrain-updates", args.updates, "--max-update", args.updates]),
             work / "mle.log", f"step 3/6 baseline: {args.updates} more maximum-likelihood updates",
         ))
     if not step_done(systems["ami"] / "checkpoint_last.pt"):
         jobs.append((
             train_command(args, bin_dir, systems["ami"], tensorboard / "ami", continue_args + [
+                "--max-update", ami_updates,
                 "--pretrain-updates", 0, "--noise-pretrain-updates", args.noise_pretrain_updates,
                 "--adversarial-direction", args.direction, "--num-samples", args.num_samples,
             ]),
             work / "ami.log",
             f"step 4/6 AMI: {args.noise_pretrain_updates} noise-pretraining and "
-            f"{args.updates - args.noise_pretrain_updates} adversarial updates",
+            f"{2 * args.updates} adversarial updates ({args.updates} of each network)",
         ))
     run_parallel(jobs)
 
@@ -192,6 +202,7 @@ def main(argv=None):
             [BIN / "fairseq-generate", bin_dir, "--user-dir", PLUGINS, "--task", "ami",
              "--path", save_dir / "checkpoint_last.pt", "--gen-subset", "test", "--cpu",
              "--beam", args.beam, "--batch-size", 64, "--max-len-b", 40,
+             "--no-repeat-ngram-size", args.no_repeat_ngram_size,
              "--post-process", "sentencepiece"],
             log_path.with_suffix(".tmp"), f"step 5/6 generating test responses with the {name} model",
         ))

@@ -518,8 +518,54 @@ def _print_tuning(args, tune_nbest: NbestList, result: TuningResult) -> None:
         print(f"lambda = 0, gamma = 0 (forward network alone): objective {baseline:.4f}")
 
 
+def _write_outputs(args, nbest: NbestList, scores: CandidateScores, lambda_: float, gamma: float) -> None:
+    write_generate_log(args.output, nbest, scores, lambda_, gamma)
+    logger.info("wrote %s", args.output)
+    if args.output_text:
+        write_text(args.output_text, nbest, scores, lambda_, gamma)
+        logger.info("wrote %s", args.output_text)
+    if args.output_scores:
+        write_candidate_scores(args.output_scores, nbest, scores, lambda_, gamma)
+        logger.info("wrote %s", args.output_scores)
+
+
+def _rerank_from_args(args) -> None:
+    # Every input is read and checked before the checkpoint is loaded.
+    nbest = _read_nbest_from_args(args, args.log, args.src)
+    tune_nbest = None
+    if args.tune_on:
+        objective = parse_objective(args.tune_metric, args.distinct_weight)
+        tune_nbest = _read_nbest_from_args(args, args.tune_on, args.tune_src)
+        tune_references = _tuning_references(args, tune_nbest, objective)
+
+    from ami.scoring import AMIScorer
+
+    scorer = AMIScorer(args.checkpoint, args.spm_model, data_dir=args.data_dir)
+    if tune_nbest is None:
+        lambda_ = args.lambda_
+        gamma = 0.0 if args.gamma is None else args.gamma
+    else:
+        tune_scores = score_candidates(scorer, tune_nbest, args.batch_size)
+        result = tune(tune_nbest, tune_scores, tune_references, objective, args.lambda_grid, args.gamma_grid)
+        lambda_, gamma = result.lambda_, result.gamma
+        _print_tuning(args, tune_nbest, result)
+        if args.tune_json:
+            with open(args.tune_json, "w", encoding="utf-8") as handle:
+                json.dump({"tune_on": args.tune_on, "tune_ref": args.tune_ref, **result.to_json()}, handle, indent=2)
+                handle.write("\n")
+            logger.info("wrote %s", args.tune_json)
+
+    scores = score_candidates(scorer, nbest, args.batch_size)
+    _write_outputs(args, nbest, scores, lambda_, gamma)
+    changed = int((scores.best(lambda_, gamma) != 0).sum())
+    print(
+        f"reranked {len(nbest.ids)} ids ({nbest.num_candidates} candidates) of {args.log} with lambda = "
+        f"{lambda_:g}, gamma = {gamma:g}: the best candidate changed for {changed} ids"
+    )
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run ``ami-rerank``; returns the exit status (0, or 1 on invalid input)."""
+    """Run ``ami-rerank``; returns the exit status (0, or 1 on invalid input or an unwritable output)."""
     logging.basicConfig(
         format="%(asctime)s | %(levelname)s | %(name)s | %(message)s",
         datefmt="%Y-%m-%d %H:%M:%S",
@@ -529,52 +575,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_args(parser, args)
-
     try:
-        # Every input is read and checked before the checkpoint is loaded.
-        nbest = _read_nbest_from_args(args, args.log, args.src)
-        tune_nbest = None
-        if args.tune_on:
-            objective = parse_objective(args.tune_metric, args.distinct_weight)
-            tune_nbest = _read_nbest_from_args(args, args.tune_on, args.tune_src)
-            tune_references = _tuning_references(args, tune_nbest, objective)
-
-        from ami.scoring import AMIScorer
-
-        scorer = AMIScorer(args.checkpoint, args.spm_model, data_dir=args.data_dir)
-        if tune_nbest is None:
-            lambda_ = args.lambda_
-            gamma = 0.0 if args.gamma is None else args.gamma
-        else:
-            tune_scores = score_candidates(scorer, tune_nbest, args.batch_size)
-            result = tune(tune_nbest, tune_scores, tune_references, objective, args.lambda_grid, args.gamma_grid)
-            lambda_, gamma = result.lambda_, result.gamma
-        scores = score_candidates(scorer, nbest, args.batch_size)
+        _rerank_from_args(args)
     except (ValueError, OSError) as error:
         logger.error("%s", error)
         return 1
-
-    if tune_nbest is not None:
-        _print_tuning(args, tune_nbest, result)
-        if args.tune_json:
-            with open(args.tune_json, "w", encoding="utf-8") as handle:
-                json.dump({"tune_on": args.tune_on, "tune_ref": args.tune_ref, **result.to_json()}, handle, indent=2)
-                handle.write("\n")
-            logger.info("wrote %s", args.tune_json)
-
-    write_generate_log(args.output, nbest, scores, lambda_, gamma)
-    logger.info("wrote %s", args.output)
-    if args.output_text:
-        write_text(args.output_text, nbest, scores, lambda_, gamma)
-        logger.info("wrote %s", args.output_text)
-    if args.output_scores:
-        write_candidate_scores(args.output_scores, nbest, scores, lambda_, gamma)
-        logger.info("wrote %s", args.output_scores)
-    changed = int((scores.best(lambda_, gamma) != 0).sum())
-    print(
-        f"reranked {len(nbest.ids)} ids ({nbest.num_candidates} candidates) of {args.log} with lambda = "
-        f"{lambda_:g}, gamma = {gamma:g}: the best candidate changed for {changed} ids"
-    )
     return 0
 
 

@@ -138,3 +138,8 @@ def _cached_scorer(checkpoint, spm_model, data_dir):
     if key not in _SCORERS:
         _SCORERS[key] = AMIScorer(checkpoint, spm_model, data_dir=data_dir)
     return _SCORERS[key]
+
+
+# Importing this module makes the metric available, so that
+# ``ami-evaluate --metric-module ami.scoring --metrics mi_bound ...`` finds it.
+register_mi_bound_metric()

@@ -120,3 +120,19 @@ def test_single_system_evaluation_is_wrapped(tmp_path):
     loaded = load_evaluation(path)
     assert [system["name"] for system in loaded["systems"]] == ["ami-test"]
     assert loaded["systems"][0]["scores"]["bleu"] == pytest.approx(100.0)
+
+
+def test_report_offset_shifts_updates(run_dir):
+    runs = load_runs(run_dir, offsets={"mle": 100})
+    mle = next(run for run in runs if run.name == "mle")
+    ami = next(run for run in runs if run.name == "ami")
+    assert mle.offset == 100
+    assert mle.last_update == 104
+    assert ami.last_update == 5
+
+
+def test_report_rejects_invalid_offset(run_dir, tmp_path, caplog):
+    with caplog.at_level(logging.ERROR, logger="ami.report"):
+        status = main([str(run_dir), "--output", str(tmp_path / "r.md"), "--offset", "mle900"])
+    assert status == 1
+    assert "invalid --offset 'mle900'" in caplog.text

@@ -185,7 +185,7 @@ def test_tune_option_reports_grid_maximum(checkpoint_run, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------------------
-# Grid search on a case with a known answer
+# Grid search on a case with a known result
 # ---------------------------------------------------------------------------
 
 
