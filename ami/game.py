@@ -13,10 +13,11 @@ network judges. ``both`` plays the two games at once.
   judge).
 - The judge raises its likelihood of real pairs (maximum likelihood) and
   lowers it on synthetic pairs, per example, weighted by
-  w = 1 - cos(mean embedding of T, mean embedding of T~).
+  w = 1 - cos(mean embedding of T, mean embedding of T~), until a synthetic
+  pair's NLL exceeds the real pair's by a margin.
 - The noise network belongs to the generator's side: it is rewarded like the
-  generator, through the score function of its Gaussian, plus an entropy
-  bonus that keeps the noise from collapsing to zero.
+  generator, through the score function of its Gaussian, regularised by the
+  KL divergence to its prior N(0, init_std^2).
 
 Networks are reached through ``Seq2SeqAdapter``-like objects (see
 ``fairseq_plugins.models.ami_model.FairseqSeq2SeqAdapter``), so this module
@@ -45,8 +46,8 @@ class GameSettings:
     noise_scale: float = 1.0
     reward_baseline: str = "sample_mean"
     adversarial_weight: float = 1.0
-    judge_nll_cap: float = 10.0
-    noise_entropy_weight: float = 0.1
+    judge_margin: float = 1.0
+    noise_kl_weight: float = 0.1
     label_smoothing: float = 0.0
 
     def __post_init__(self):
@@ -66,8 +67,8 @@ class Synthetic:
     tokens: torch.Tensor  # [batch * K, len], right-padded, each row ends in EOS
     log_likelihood: Optional[torch.Tensor]  # [batch * K], length-normalised, generator grad
     noise_log_density: Optional[torch.Tensor]  # [batch * K], grad into the noise network
-    noise_log_std: Optional[torch.Tensor]  # scalar, mean log std over non-pad elements
-    noise_std: float
+    noise_kl: Optional[torch.Tensor]  # scalar, mean KL to the prior over non-pad elements
+    noise_rms: float
 
 
 class LossLog:
@@ -148,19 +149,17 @@ def draw_synthetic(
         expanded = network.repeat(encoder_out, k)
 
     noise_log_density = None
-    noise_log_std = None
-    noise_std = 0.0
+    noise_kl = None
+    noise_rms = 0.0
     if settings.decoding != "sample":
         states, padding_mask = network.states(expanded)
         with torch.enable_grad() if noise_grad else torch.no_grad():
-            noise, log_density, std = noise_network(states.detach(), padding_mask)
-            keep = (~padding_mask).to(std.dtype)
-            positions = keep.sum(dim=0).clamp(min=1.0)
-            # log_density and padding_mask are [time, batch]: average over time.
-            noise_log_density = (log_density * keep).sum(dim=0) / positions
-            elements = keep.sum() * std.size(-1)
-            noise_log_std = (torch.log(std) * keep.unsqueeze(-1)).sum() / elements.clamp(min=1.0)
-            noise_std = float((std.detach() * keep.unsqueeze(-1)).sum() / elements.clamp(min=1.0))
+            noise, log_density, kl = noise_network(states.detach(), padding_mask)
+            keep = (~padding_mask).to(log_density.dtype)
+            # log_density, kl and padding_mask are [time, batch]: average over time.
+            noise_log_density = (log_density * keep).sum(dim=0) / keep.sum(dim=0).clamp(min=1.0)
+            noise_kl = kl.sum() / keep.sum().clamp(min=1.0)
+            noise_rms = float(noise.detach().pow(2).sum().div(keep.sum().clamp(min=1.0) * noise.size(-1)).sqrt())
         with grad_context:
             expanded = network.replace_states(expanded, states + settings.noise_scale * noise)
 
@@ -192,7 +191,7 @@ def draw_synthetic(
                 lprobs = network.decode(shift_right(tokens, pad, eos), expanded)
             log_likelihood = objectives.sequence_log_likelihood(lprobs, tokens, pad, True)
 
-    return Synthetic(tokens, log_likelihood, noise_log_density, noise_log_std, noise_std)
+    return Synthetic(tokens, log_likelihood, noise_log_density, noise_kl, noise_rms)
 
 
 def judge_log_likelihood(judge, synthetic_tokens: torch.Tensor, real_inputs: torch.Tensor):
@@ -231,11 +230,12 @@ def generator_loss(
         loss = loss + pg
     if train_noise and synthetic.noise_log_density is not None:
         noise_pg = objectives.policy_gradient_loss(synthetic.noise_log_density, rewards, baseline).mean()
-        noise_loss = noise_pg - settings.noise_entropy_weight * synthetic.noise_log_std
+        noise_loss = noise_pg + settings.noise_kl_weight * synthetic.noise_kl
         log.add(prefix + "noise_loss", noise_loss * rows, rows)
+        log.add(prefix + "noise_kl", synthetic.noise_kl * rows, rows)
         loss = loss + noise_loss
-    if synthetic.noise_log_std is not None:
-        log.add(prefix + "noise_std", synthetic.noise_std * rows, rows)
+    if synthetic.noise_kl is not None:
+        log.add(prefix + "noise_rms", synthetic.noise_rms * rows, rows)
     return loss
 
 
@@ -246,12 +246,18 @@ def judge_loss(generator, judge, noise_network, batch, settings: GameSettings, l
         synthetic = draw_synthetic(generator, noise_network, batch, settings, generator_grad=False, noise_grad=False)
     real_inputs = repeat_rows(to_right_padding(batch["net_input"]["src_tokens"], generator.pad), k)
     log_likelihood = judge_log_likelihood(judge, synthetic.tokens, real_inputs)
+    with torch.no_grad():
+        real_target = to_right_padding(batch["target"], generator.pad)
+        real_log_likelihood = repeat_rows(judge_log_likelihood(judge, real_target, real_inputs[::k]), k)
     weight = objectives.synthetic_weight(
         repeat_rows(batch["target"], k), synthetic.tokens, generator.embedding_weight, generator.pad
     )
-    per_example = objectives.judge_synthetic_loss(log_likelihood, weight, settings.judge_nll_cap)
+    per_example = objectives.judge_synthetic_loss(
+        log_likelihood, weight, nll_cap=settings.judge_margin - real_log_likelihood
+    )
     rows = per_example.numel()
     log.add(prefix + "judge_synthetic_nll", -log_likelihood.detach().sum(), rows)
+    log.add(prefix + "judge_real_nll", -real_log_likelihood.sum(), rows)
     log.add(prefix + "synthetic_weight", weight.sum(), rows)
     log.add(prefix + "judge_synthetic_loss", per_example.detach().sum(), rows)
     return per_example.mean()

@@ -13,6 +13,8 @@ Two deliberate differences from the official release: sigma has its own head
 (the release sets sigma = softplus(mu), tying the scale to the mean), and the
 heads are initialised so that mu = 0 and sigma = ``init_std`` at the start
 (the release keeps PyTorch's default init, which gives sigma of about 0.69).
+The prior N(0, init_std^2) is also the reference of ``kl_to_prior``, the
+regulariser of the noise network's objective.
 """
 
 import math
@@ -33,6 +35,7 @@ class NoiseNetwork(nn.Module):
 
     def __init__(self, embed_dim: int, hidden_dim: int, init_std: float = 0.5):
         super().__init__()
+        self.prior_std = init_std
         self.mean_hidden = nn.Linear(embed_dim, hidden_dim)
         self.mean_out = nn.Linear(hidden_dim, embed_dim)
         self.log_scale = nn.Linear(embed_dim, embed_dim)
@@ -57,11 +60,12 @@ class NoiseNetwork(nn.Module):
                 noise there is set to zero.
 
         Returns:
-            ``(noise, log_density, std)``. ``noise`` is detached from the noise
-            network's parameters (the score-function estimator does not
-            differentiate through the draw); ``log_density`` is the per-position
-            mean of log N(noise; mean, std) over the feature dimension, with
-            gradients into the noise network; ``std`` is the predicted std.
+            ``(noise, log_density, kl)``. ``noise`` is detached from the noise
+            network's parameters, because the score-function estimator does not
+            differentiate through the draw. ``log_density`` is the per-position
+            mean of log N(noise; mean, std) over the feature dimension, and
+            ``kl`` the per-position mean of KL(N(mean, std) || N(0, prior_std)),
+            both with gradients into the noise network and zero at padding.
         """
         mean, std = self.distribution(states)
         with torch.no_grad():
@@ -69,8 +73,15 @@ class NoiseNetwork(nn.Module):
         log_density = (
             -torch.log(std) - 0.5 * ((noise - mean) / std) ** 2 - 0.5 * math.log(2 * math.pi)
         ).mean(dim=-1)
+        kl = self.kl_to_prior(mean, std).mean(dim=-1)
         if padding_mask is not None:
             keep = (~padding_mask).unsqueeze(-1).to(noise.dtype)
             noise = noise * keep
             log_density = log_density.masked_fill(padding_mask, 0.0)
-        return noise, log_density, std
+            kl = kl.masked_fill(padding_mask, 0.0)
+        return noise, log_density, kl
+
+    def kl_to_prior(self, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+        """Return KL(N(mean, std^2) || N(0, prior_std^2)) per element."""
+        prior_var = self.prior_std ** 2
+        return torch.log(self.prior_std / std) + (std ** 2 + mean ** 2) / (2 * prior_var) - 0.5

@@ -84,19 +84,20 @@ def synthetic_weight(
         return 1.0 - F.cosine_similarity(real, synthetic, dim=-1, eps=1e-8)
 
 
-def judge_synthetic_loss(
-    synthetic_log_likelihood: torch.Tensor, weight: torch.Tensor, nll_cap: float
-) -> torch.Tensor:
+def judge_synthetic_loss(synthetic_log_likelihood: torch.Tensor, weight: torch.Tensor, nll_cap) -> torch.Tensor:
     """Return the judge's loss on synthetic pairs, per example, [N].
 
     The judge lowers its length-normalised log-likelihood of the real input
-    given a synthetic pair, weighted per example: loss_i = -w_i * min(nll_i, cap).
+    given a synthetic pair, weighted per example: loss_i = -w_i * min(nll_i, cap_i).
     Without the cap the term is unbounded below (the judge can push a
     likelihood to zero forever); with it, a synthetic pair whose NLL already
-    exceeds ``nll_cap`` nats per token adds no gradient.
+    exceeds the cap adds no gradient. ``nll_cap`` is a number or an [N]
+    tensor (the game passes the real pair's NLL plus a margin).
     """
     nll = -synthetic_log_likelihood
-    return -weight.detach() * torch.clamp(nll, max=nll_cap)
+    if not torch.is_tensor(nll_cap):
+        nll_cap = torch.full_like(nll, float(nll_cap))
+    return -weight.detach() * torch.minimum(nll, nll_cap.detach())
 
 
 def reward_baseline(rewards: torch.Tensor, num_samples: int, kind: str) -> torch.Tensor:

@@ -212,8 +212,11 @@ def _game_figures(prefix: str, game: str) -> List[FigureSpec]:
             f"{prefix}noise",
             f"{game}: noise network",
             [
-                Panel("noise loss", "loss", [Series(f"{prefix}noise_loss", "noise loss")]),
-                Panel("noise std", "mean standard deviation", [Series(f"{prefix}noise_std", "noise std")]),
+                Panel("noise loss", "loss", [
+                    Series(f"{prefix}noise_loss", "noise loss"),
+                    Series(f"{prefix}noise_kl", "KL to the prior"),
+                ]),
+                Panel("noise size", "root mean square", [Series(f"{prefix}noise_rms", "noise rms")]),
             ],
             reverse,
         ),

@@ -66,6 +66,14 @@ def test_judge_synthetic_loss_per_example_and_capped():
     assert log_likelihood.grad.tolist() == pytest.approx([0.5, 0.0, 0.0])
 
 
+def test_judge_synthetic_loss_per_example_cap():
+    log_likelihood = torch.tensor([-2.0, -5.0])
+    weight = torch.tensor([1.0, 1.0])
+    # Caps of 3 and 4 nats: the second example is capped.
+    loss = objectives.judge_synthetic_loss(log_likelihood, weight, nll_cap=torch.tensor([3.0, 4.0]))
+    assert loss.tolist() == pytest.approx([-2.0, -4.0])
+
+
 def test_reward_baseline_leave_one_out():
     rewards = torch.tensor([-1.0, -2.0, -3.0, -4.0, -4.0, -4.0])
     baseline = objectives.reward_baseline(rewards, num_samples=3, kind="sample_mean")

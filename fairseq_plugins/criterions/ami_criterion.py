@@ -12,9 +12,11 @@ synthetic samples):
   forward_nll, backward_nll (and _ppl)  maximum likelihood on real pairs
   reward, reward_baseline                the generator's reward and its baseline
   generator_pg_loss                      the generator's policy-gradient term
-  judge_synthetic_loss, judge_synthetic_nll, synthetic_weight
-                                         the judge's term on synthetic pairs
-  noise_loss, noise_std                  the noise network's loss and mean std
+  judge_synthetic_loss, judge_synthetic_nll, judge_real_nll, synthetic_weight
+                                         the judge's term on synthetic pairs and
+                                         its NLL of the same examples' real pairs
+  noise_loss, noise_kl, noise_rms        the noise network's loss, its KL to the
+                                         prior and the root mean square noise
   synthetic_unique, synthetic_len        share of distinct samples, mean length
   mi_lower_bound                         validation: mean log q(S|T) in nats per
                                          source sentence (the bound minus H(S))
@@ -65,12 +67,16 @@ class AMICriterionConfig(FairseqDataclass):
     adversarial_weight: float = field(
         default=1.0, metadata={"help": "weight of the adversarial terms next to maximum likelihood"}
     )
-    judge_nll_cap: float = field(
-        default=10.0,
-        metadata={"help": "the judge stops lowering a synthetic pair's likelihood once its NLL exceeds this many nats per token"},
+    judge_margin: float = field(
+        default=1.0,
+        metadata={
+            "help": "the judge stops lowering a synthetic pair's likelihood once its NLL exceeds the "
+            "real pair's NLL by this many nats per token"
+        },
     )
-    noise_entropy_weight: float = field(
-        default=0.1, metadata={"help": "weight of the noise distribution's entropy bonus in the noise network's loss"}
+    noise_kl_weight: float = field(
+        default=0.1,
+        metadata={"help": "weight of the KL divergence between the noise distribution and its prior N(0, noise_init_std^2)"},
     )
     label_smoothing: float = field(
         default=0.0, metadata={"help": "label smoothing of the maximum-likelihood terms (0 disables)"}
@@ -80,8 +86,8 @@ class AMICriterionConfig(FairseqDataclass):
 @register_criterion("ami", dataclass=AMICriterionConfig)
 class AMICriterion(FairseqCriterion):
     def __init__(self, task, num_samples, synthetic_decoding, synthetic_max_len_a, synthetic_max_len_b,
-                 noise_scale, reward_baseline, adversarial_weight, judge_nll_cap,
-                 noise_entropy_weight, label_smoothing):
+                 noise_scale, reward_baseline, adversarial_weight, judge_margin,
+                 noise_kl_weight, label_smoothing):
         from fairseq_plugins.tasks.ami_task import AMITask
 
         if not isinstance(task, AMITask):
@@ -98,8 +104,8 @@ class AMICriterion(FairseqCriterion):
             noise_scale=noise_scale,
             reward_baseline=str(reward_baseline),
             adversarial_weight=adversarial_weight,
-            judge_nll_cap=judge_nll_cap,
-            noise_entropy_weight=noise_entropy_weight,
+            judge_margin=judge_margin,
+            noise_kl_weight=noise_kl_weight,
             label_smoothing=label_smoothing,
         )
 
