@@ -61,6 +61,7 @@ def build(data, arch, max_tokens, device, precision, num_samples):
         "--forward-warmup-updates", "0", "--backward-warmup-updates", "0",
         "--max-tokens", str(max_tokens), "--num-samples", str(num_samples), "--seed", "1",
         "--pretrain-updates", "0", "--save-dir", "/tmp/ami-bench-unused",
+        "--reward-baseline", "sample_mean" if num_samples > 1 else "none",
     ]
     if device == "cpu":
         argv.append("--cpu")
@@ -142,8 +143,6 @@ def main():
     results = {}
     for label, num_samples in (("mle", 5), ("ami K=1", 1), ("ami K=5", 5)):
         trainer, task = build(args.data, args.arch, args.max_tokens, args.device, args.precision, num_samples)
-        if label.startswith("ami K=1"):
-            trainer.criterion.settings.reward_baseline = "none"
         iterator = task.get_batch_iterator(task.dataset("train"), max_tokens=args.max_tokens, seed=1)
         batches = []
         for batch in iterator.next_epoch_itr(shuffle=True):

@@ -8,8 +8,8 @@ Inputs, below the ``--from`` directory:
   abisee/cnn-dailymail. A story's file name is the hex SHA-1 of its URL plus
   ``.story``, as in that repository's ``make_datafiles.py``.
 
-A ``.story`` file holds the article's paragraphs, then the highlights, each
-after a line ``@highlight``; blank lines separate everything. As in
+A ``.story`` file contains the article's paragraphs, then the highlights,
+each after a line ``@highlight``. Blank lines separate all of them. As in
 ``make_datafiles.py``, every non-empty line after the first ``@highlight`` is
 a highlight. Stories without article text (abisee/cnn-dailymail reports 114)
 or without highlights are dropped from every split, with a count in the log.
@@ -202,7 +202,7 @@ def convert(
             "allow_missing_stories": allow_missing_stories,
             "limits": limits,
         },
-        # The story files are many; their count stands in for their fingerprint.
+        # There are too many story files to fingerprint, so their count is used instead.
         "inputs": download.input_fingerprint(lists.values()) + [["stories", len(stories)]],
     }
 

@@ -55,10 +55,11 @@ Pair = Tuple[str, str]
 def detokenize(text: str) -> str:
     """Undo DailyDialog's spacing around punctuation.
 
-    Rules, in order: curly single quotes become ``'``; ``I ' m``, ``don ' t``
-    and the like lose their spaces; ``5 : 30`` becomes ``5:30``; spaces before
-    ``. , ! ? ; : % ) ] }`` and after ``( [ { $`` are removed. Double quotes
-    keep their spaces, because an opening and a closing ``"`` look the same.
+    The rules run in this order. Curly single quotes become ``'``. ``I ' m``,
+    ``don ' t`` and the like lose their spaces. ``5 : 30`` becomes ``5:30``.
+    Spaces before ``. , ! ? ; : % ) ] }`` and after ``( [ { $`` are removed.
+    Double quotes keep their spaces, because an opening and a closing ``"``
+    look the same.
     """
     text = normalize_whitespace(text.translate(_APOSTROPHES))
     text = _CONTRACTION.sub(r"\1'\2", text)

@@ -70,8 +70,8 @@ _CNNDM_URL_LISTS = "https://raw.githubusercontent.com/abisee/cnn-dailymail/maste
 # Official locations. The ConvAI2 digest is the one ParlAI's
 # parlai/tasks/convai2/build.py checks. No SHA-256 is published for the other
 # files (torchtext lists MD5 sums for the CNN/DailyMail story archives only).
-# The Google Drive links answer large files with an HTML confirmation page,
-# which download_file detects and reports with the manual steps.
+# For large files, the Google Drive links return an HTML confirmation page
+# instead of the file. download_file detects it and prints the manual steps.
 DATASET_FILES: Dict[str, Tuple[RemoteFile, ...]] = {
     "personachat": (
         RemoteFile(
@@ -110,7 +110,7 @@ DATASET_FILES: Dict[str, Tuple[RemoteFile, ...]] = {
 
 
 class DownloadError(RuntimeError):
-    """A download that failed; the message says how to get the file by hand."""
+    """A failed download. The message explains how to get the file by hand."""
 
 
 class InputFormatError(ValueError):
@@ -154,8 +154,8 @@ def _content_range_total(header: Optional[str]) -> Optional[int]:
 def write_response(response, part_path: Path, offset: int, chunk_size: int = CHUNK_BYTES) -> int:
     """Write the body of ``response`` to ``part_path`` and return the file's final size.
 
-    ``offset`` > 0 appends to an existing partial file (the response answers a
-    Range request starting there); 0 truncates the file first. Raises
+    ``offset`` > 0 appends to an existing partial file, because the response
+    is the reply to a Range request starting there. 0 truncates the file first. Raises
     DownloadError when the body is shorter than its Content-Length, keeping
     the partial file so that the next run resumes it.
     """
@@ -219,8 +219,8 @@ def download_file(
 
     The body goes to ``destination + ".part"``. A second call after an
     interruption sends ``Range: bytes=N-`` and appends when the server
-    answers 206; a server that answers 200 (or a file:// URL) sends the whole
-    file again. An existing ``destination`` is reused, after checking
+    replies with 206. A reply with 200 (and any file:// URL) contains the
+    whole file, which then replaces the partial one. An existing ``destination`` is reused, after checking
     ``sha256`` when it is given. Raises DownloadError, with the manual steps,
     when the network is unreachable, the server fails or the answer is an
     HTML page instead of the file.
@@ -281,7 +281,7 @@ def download_file(
             start = re.match(r"bytes\s+(\d+)-", response.headers.get("Content-Range", ""))
             if start is None or int(start.group(1)) != offset:
                 raise DownloadError(
-                    f"{url} answered the resume request with an unexpected Content-Range "
+                    f"{url} returned an unexpected Content-Range "
                     f"{response.headers.get('Content-Range')!r}; delete {part_path} and run again"
                 )
         else:
@@ -388,7 +388,7 @@ def find_input_file(root: PathLike, names: Sequence[str], description: str, pare
 
     ``names`` are tried in order; the first name with a match wins. With
     ``parent``, only files in a directory of that name (case-insensitive) or
-    directly in ``root`` count, which tells Gigaword's ``Giga/input.txt`` from
+    directly in ``root`` count. This separates Gigaword's ``Giga/input.txt`` from
     the DUC test sets' files of the same name. Raises FileNotFoundError when
     nothing matches and ValueError when a name matches several files.
     """
@@ -434,7 +434,7 @@ def split_output_paths(raw_dir: PathLike, split: str) -> Tuple[Path, Path]:
 def previous_conversion(raw_dir: PathLike, record: dict, outputs: Iterable[PathLike]) -> Optional[Dict[str, int]]:
     """Return the pair counts of an earlier conversion with the same ``record``, or None.
 
-    ``record`` holds the converter name, its settings and the input
+    ``record`` contains the converter name, its settings and the input
     fingerprint. None means the conversion must run: the marker is missing,
     unreadable or different, or one of ``outputs`` is missing.
     """

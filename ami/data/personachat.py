@@ -11,10 +11,9 @@ with a line number and a space; the number restarts at 1 with each episode
 
 ``your persona:`` lines describe the speaker whose replies are the targets
 (``partner's persona:`` lines, present in the ``both_`` files, are read and
-not used). A dialogue line holds the partner's utterance, a tab, the reply,
-and optionally a tab, an empty reward field, a tab and ``|``-separated
-ranking candidates (left out of the ``_no_cands`` files). The candidates are
-ignored.
+not used). A dialogue line contains the partner's utterance, a tab and the
+reply. Then, except in the ``_no_cands`` files, come a tab, an empty reward
+field, a tab and ``|``-separated ranking candidates, which are ignored.
 
 Each reply becomes a target. Its source is the last ``context_turns`` turns
 of the conversation before it (partner utterances and earlier replies),
