@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 venv=${AMI_VENV:-$here/.venv}
 stamp=$venv/.ami-installed
 # Bump when the package list below changes, so existing environments update.
-env_version=3
+env_version=4
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$env_version" ]; then
     exit 0
@@ -42,9 +42,11 @@ echo "[setup] installing fairseq's build dependencies"
 echo "[setup] building fairseq-fixed==0.12.3.1 against that torch (about 3 minutes on 2 cores)"
 env -u CUDA_HOME "${pip[@]}" --no-build-isolation fairseq-fixed==0.12.3.1
 
-echo "[setup] installing metrics, tokenizer, logging and test packages"
+echo "[setup] installing metrics, tokenizer, logging, dataset and test packages"
+# aclsum 0.1.2 (the ACLSum demo's data) declares Requires-Python >=3.11, so
+# it is skipped on 3.10, where the demo's prepare.sh then reports it missing.
 "${pip[@]}" "sacrebleu>=2,<3" sentencepiece tensorboard rouge-score \
-    chitchat-dataset==0.9.0 matplotlib pytest
+    chitchat-dataset==0.9.0 "aclsum==0.1.2; python_version >= '3.11'" matplotlib pytest
 
 echo "[setup] installing the ami package (editable)"
 "${pip[@]}" --no-deps -e "$here"

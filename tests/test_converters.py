@@ -754,7 +754,7 @@ def test_download_list_prints_urls(tmp_path, capsys):
 
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("\t")[0] for line in lines] == [
-        "cnn_stories.tgz", "dailymail_stories.tgz", "all_train.txt", "all_val.txt", "all_test.txt"
+        "all_train.txt", "all_val.txt", "all_test.txt", "cnn_stories.tgz", "dailymail_stories.tgz"
     ]
     assert all(line.endswith("no published SHA-256") for line in lines)
     assert not any(tmp_path.iterdir())

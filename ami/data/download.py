@@ -91,7 +91,12 @@ DATASET_FILES: Dict[str, Tuple[RemoteFile, ...]] = {
             extract=True,
         ),
     ),
+    # The small URL lists come first, so they are in place even when the
+    # story archives have to be downloaded by hand.
     "cnndm": (
+        RemoteFile(f"{_CNNDM_URL_LISTS}/all_train.txt", "all_train.txt"),
+        RemoteFile(f"{_CNNDM_URL_LISTS}/all_val.txt", "all_val.txt"),
+        RemoteFile(f"{_CNNDM_URL_LISTS}/all_test.txt", "all_test.txt"),
         RemoteFile(
             "https://drive.google.com/uc?export=download&id=0BwmD_VLjROrfTHk4NFg2SndKcjQ",
             "cnn_stories.tgz",
@@ -102,9 +107,6 @@ DATASET_FILES: Dict[str, Tuple[RemoteFile, ...]] = {
             "dailymail_stories.tgz",
             extract=True,
         ),
-        RemoteFile(f"{_CNNDM_URL_LISTS}/all_train.txt", "all_train.txt"),
-        RemoteFile(f"{_CNNDM_URL_LISTS}/all_val.txt", "all_val.txt"),
-        RemoteFile(f"{_CNNDM_URL_LISTS}/all_test.txt", "all_test.txt"),
     ),
 }
 
