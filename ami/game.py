@@ -78,7 +78,11 @@ class LossLog:
         self.values: Dict[str, float] = {}
 
     def add(self, name: str, total, count):
-        total = float(total.detach()) if torch.is_tensor(total) else float(total)
+        # Tensors stay tensors (detached): converting each to a Python number
+        # here would synchronise a GPU once per logged value. The criterion's
+        # reduce_metrics converts them.
+        if torch.is_tensor(total):
+            total = total.detach()
         self.values[name] = self.values.get(name, 0.0) + total
         self.values[name + "__n"] = self.values.get(name + "__n", 0.0) + float(count)
 
