@@ -89,9 +89,9 @@ def judge_synthetic_loss(synthetic_log_likelihood: torch.Tensor, weight: torch.T
 
     The judge lowers its length-normalised log-likelihood of the real input
     given a synthetic pair, weighted per example: loss_i = -w_i * min(nll_i, cap_i).
-    Without the cap the term is unbounded below (the judge can push a
-    likelihood to zero forever); with it, a synthetic pair whose NLL already
-    exceeds the cap adds no gradient. ``nll_cap`` is a number or an [N]
+    Without the cap the term is unbounded below, because the judge could push a
+    likelihood towards zero forever. With it, a synthetic pair whose NLL
+    already exceeds the cap adds no gradient. ``nll_cap`` is a number or an [N]
     tensor (the game passes the real pair's NLL plus a margin).
     """
     nll = -synthetic_log_likelihood

@@ -104,6 +104,7 @@ class AMITask(TranslationTask):
                     f"data directory {path!r} does not exist; binarize your data with "
                     "fairseq-preprocess --joined-dictionary (or ami-prepare-chitchat) first"
                 )
+
         if cfg.source_lang is None or cfg.target_lang is None:
             cfg.source_lang, cfg.target_lang = data_utils.infer_language_pair(paths[0])
         if cfg.source_lang is None or cfg.target_lang is None:
@@ -111,12 +112,14 @@ class AMITask(TranslationTask):
                 f"could not infer the language pair from the files in {paths[0]!r}; "
                 "pass --source-lang and --target-lang"
             )
+
         dicts = {}
         for lang in (cfg.source_lang, cfg.target_lang):
             dict_path = os.path.join(paths[0], f"dict.{lang}.txt")
             if not os.path.isfile(dict_path):
                 raise FileNotFoundError(f"dictionary {dict_path!r} not found; rerun fairseq-preprocess")
             dicts[lang] = cls.load_dictionary(dict_path)
+
         src_dict, tgt_dict = dicts[cfg.source_lang], dicts[cfg.target_lang]
         if src_dict.symbols != tgt_dict.symbols:
             raise ValueError(
@@ -125,7 +128,7 @@ class AMITask(TranslationTask):
                 "fairseq-preprocess --joined-dictionary"
             )
         logger.info("[%s] <-> [%s]: joined dictionary of %d types", cfg.source_lang, cfg.target_lang, len(src_dict))
-        # One object for both sides, so --share-all-embeddings sees equal dictionaries.
+        # One object for both sides, so that --share-all-embeddings finds equal dictionaries.
         return cls(cfg, src_dict, src_dict)
 
     def load_dataset(self, split, epoch=1, combine=False, **kwargs):
