@@ -24,7 +24,6 @@ import argparse
 import io
 import logging
 import re
-import time
 import zipfile
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
@@ -32,7 +31,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from ami.data import download
 from ami.data.chitchat import TURN_SEPARATOR
 from ami.data.download import InputFormatError, normalize_whitespace
-from ami.data.parallel import SPLITS, prepare_parallel_corpus
+from ami.data.parallel import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -209,29 +208,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of ``python -m ami.data.dailydialog``."""
     parser = get_parser()
     args = parser.parse_args(argv)
-    download.check_positive(parser, {
-        "--context-turns": args.context_turns, "--vocab-size": args.vocab_size, "--workers": args.workers,
-        "--max-train-pairs": args.max_train_pairs, "--max-valid-pairs": args.max_valid_pairs,
-        "--max-test-pairs": args.max_test_pairs,
-    })
+    download.check_common_options(parser, args, {"--context-turns": args.context_turns})
     download.configure_logging()
-    start = time.perf_counter()
-    out_dir = Path(args.out)
-    limits = {"train": args.max_train_pairs, "valid": args.max_valid_pairs, "test": args.max_test_pairs}
-    try:
-        counts = convert(
-            args.from_dir, out_dir / "raw", args.context_turns, args.keep_tokenization, limits, args.force
-        )
-        prepared = prepare_parallel_corpus(
-            out_dir / "raw", out_dir, source_lang=download.SOURCE_LANG, target_lang=download.TARGET_LANG,
-            vocab_size=args.vocab_size, user_defined_symbols=(TURN_SEPARATOR,), force=args.force,
-            workers=args.workers,
-        )
-    except (ValueError, FileNotFoundError) as err:
-        raise SystemExit(f"python -m ami.data.dailydialog: error: {err}") from err
-    download.log_raw_summary(out_dir / "raw", counts, ignored_tokens=(TURN_SEPARATOR,))
-    logger.info("done in %.1f s: binarized data in %s", time.perf_counter() - start, prepared.bin_dir)
-
+    download.convert_and_prepare(
+        "python -m ami.data.dailydialog", args,
+        lambda raw_dir, limits: convert(
+            args.from_dir, raw_dir, args.context_turns, args.keep_tokenization, limits, args.force
+        ),
+        user_defined_symbols=(TURN_SEPARATOR,),
+    )
 
 if __name__ == "__main__":
     main()

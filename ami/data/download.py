@@ -29,6 +29,7 @@ import re
 import shutil
 import sys
 import tarfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -606,6 +607,51 @@ def check_positive(parser: argparse.ArgumentParser, values: Dict[str, Optional[i
         minimum = 0 if option in allow_zero else 1
         if value is not None and value < minimum:
             parser.error(f"{option} must be at least {minimum}, got {value}")
+
+
+def check_common_options(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, extra: Optional[Dict[str, Optional[int]]] = None,
+    allow_zero: Sequence[str] = (),
+) -> None:
+    """Check the options of ``add_common_arguments`` and ``extra`` with ``check_positive``."""
+    values = dict(extra or {})
+    values.update({
+        "--vocab-size": args.vocab_size, "--workers": args.workers,
+        "--max-train-pairs": args.max_train_pairs, "--max-valid-pairs": args.max_valid_pairs,
+        "--max-test-pairs": args.max_test_pairs,
+    })
+    check_positive(parser, values, allow_zero=allow_zero)
+
+
+def convert_and_prepare(
+    prog: str,
+    args: argparse.Namespace,
+    convert_raw: Callable[[Path, Dict[str, Optional[int]]], Dict[str, int]],
+    user_defined_symbols: Sequence[str] = (),
+) -> None:
+    """Run the part of a converter's ``main`` that every dataset shares.
+
+    ``convert_raw(raw_dir, limits)`` writes ``OUT/raw`` and returns the pairs
+    per split; then sentencepiece and fairseq-preprocess run on it. Expected
+    errors (invalid or missing input) end the program with a one-line message
+    that starts with ``prog``.
+    """
+    from ami.data.parallel import prepare_parallel_corpus
+
+    start = time.perf_counter()
+    out_dir = Path(args.out)
+    limits = {"train": args.max_train_pairs, "valid": args.max_valid_pairs, "test": args.max_test_pairs}
+    try:
+        counts = convert_raw(out_dir / "raw", limits)
+        prepared = prepare_parallel_corpus(
+            out_dir / "raw", out_dir, source_lang=SOURCE_LANG, target_lang=TARGET_LANG,
+            vocab_size=args.vocab_size, user_defined_symbols=tuple(user_defined_symbols), force=args.force,
+            workers=args.workers,
+        )
+    except (ValueError, FileNotFoundError) as err:
+        raise SystemExit(f"{prog}: error: {err}") from err
+    log_raw_summary(out_dir / "raw", counts, ignored_tokens=user_defined_symbols)
+    logger.info("done in %.1f s: binarized data in %s", time.perf_counter() - start, prepared.bin_dir)
 
 
 def configure_logging() -> None:

@@ -25,13 +25,12 @@ line, so the test set stays comparable with published results on it.
 import argparse
 import itertools
 import logging
-import time
 from pathlib import Path
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 from ami.data import download
 from ami.data.download import InputFormatError
-from ami.data.parallel import SPLITS, prepare_parallel_corpus
+from ami.data.parallel import SPLITS
 
 logger = logging.getLogger(__name__)
 
@@ -140,29 +139,15 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Entry point of ``python -m ami.data.gigaword``."""
     parser = get_parser()
     args = parser.parse_args(argv)
-    download.check_positive(parser, {
-        "--vocab-size": args.vocab_size, "--workers": args.workers,
-        "--max-train-pairs": args.max_train_pairs, "--max-valid-pairs": args.max_valid_pairs,
-        "--max-test-pairs": args.max_test_pairs,
-    })
+    download.check_common_options(parser, args)
     download.configure_logging()
-    start = time.perf_counter()
-    out_dir = Path(args.out)
-    limits = {"train": args.max_train_pairs, "valid": args.max_valid_pairs, "test": args.max_test_pairs}
-    try:
-        counts = convert(args.from_dir, out_dir / "raw", limits, args.force)
-        # NOTE: prepare_parallel_corpus trains sentencepiece on every training
-        # line, 7.6 million here (articles and titles). Its memory use on that
-        # many lines has not been measured; --max-train-pairs lowers it.
-        prepared = prepare_parallel_corpus(
-            out_dir / "raw", out_dir, source_lang=download.SOURCE_LANG, target_lang=download.TARGET_LANG,
-            vocab_size=args.vocab_size, force=args.force, workers=args.workers,
-        )
-    except (ValueError, FileNotFoundError) as err:
-        raise SystemExit(f"python -m ami.data.gigaword: error: {err}") from err
-    download.log_raw_summary(out_dir / "raw", counts)
-    logger.info("done in %.1f s: binarized data in %s", time.perf_counter() - start, prepared.bin_dir)
-
+    # NOTE: prepare_parallel_corpus trains sentencepiece on every training
+    # line, 7.6 million here (articles and titles). Its memory use on that
+    # many lines has not been measured; --max-train-pairs lowers it.
+    download.convert_and_prepare(
+        "python -m ami.data.gigaword", args,
+        lambda raw_dir, limits: convert(args.from_dir, raw_dir, limits, args.force),
+    )
 
 if __name__ == "__main__":
     main()
