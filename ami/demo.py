@@ -44,7 +44,10 @@ MODEL_ARGS = [
 
 
 def run_logged(command, log_path: Path, description: str):
-    """Run ``command``, write all its output to ``log_path`` and echo its progress lines."""
+    """Run ``command``, write all its output to ``log_path`` and echo its progress lines.
+
+    Echoed lines start with the log file's name, so parallel runs can be told apart.
+    """
     logger.info("%s: started (full log: %s)", description, log_path)
     start = time.perf_counter()
     # One intra-op thread per process: on 2 cores a 2-thread fairseq-train of
@@ -58,7 +61,7 @@ def run_logged(command, log_path: Path, description: str):
         for line in process.stdout:
             log.write(line)
             if PROGRESS.search(line):
-                logger.info("  %s", line.rstrip()[:220])
+                logger.info("  [%s] %s", log_path.stem, line.rstrip()[:220])
         returncode = process.wait()
     if returncode != 0:
         raise RuntimeError(f"{description} failed with exit code {returncode}; see {log_path}")
@@ -222,7 +225,7 @@ def main(argv=None):
     print()
     logger.info("total time %.1f min", (time.perf_counter() - total_start) / 60)
     logger.info("report: %s and %s", work / "report.md", work / "report.json")
-    logger.info("TensorBoard curves: tensorboard --logdir %s", tensorboard)
+    logger.info("TensorBoard curves: %s --logdir %s", BIN / "tensorboard", tensorboard)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,9 @@ def generator_loss(
     rows = rewards.numel()
     log.add(prefix + "reward", rewards.sum(), rows)
     log.add(prefix + "reward_baseline", baseline.sum(), rows)
+    # With the sample_mean baseline the mean baseline equals the mean reward by
+    # construction; the mean absolute advantage shows how much the samples differ.
+    log.add(prefix + "reward_advantage", (rewards - baseline).abs().sum(), rows)
     log.add(prefix + "synthetic_len", synthetic.tokens.ne(generator.pad).sum(), rows)
     distinct = torch.unique(synthetic.tokens, dim=0).size(0)
     log.add(prefix + "synthetic_unique", distinct, rows)

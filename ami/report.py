@@ -204,7 +204,10 @@ def _game_figures(prefix: str, game: str) -> List[FigureSpec]:
                     Series(f"{prefix}reward", "reward"),
                     Series(f"{prefix}reward_baseline", "baseline", linestyle="--"),
                 ]),
-                Panel("policy-gradient loss", "nats per token", [Series(f"{prefix}generator_pg_loss", "pg loss")]),
+                Panel("policy gradient", "nats per token", [
+                    Series(f"{prefix}generator_pg_loss", "pg loss"),
+                    Series(f"{prefix}reward_advantage", "mean |advantage|", linestyle=":"),
+                ]),
             ],
             reverse,
         ),

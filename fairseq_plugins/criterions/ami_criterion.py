@@ -11,6 +11,7 @@ Logged values (likelihoods of real pairs in bits per token, as fairseq logs
 synthetic samples):
   forward_nll, backward_nll (and _ppl)  maximum likelihood on real pairs
   reward, reward_baseline                the generator's reward and its baseline
+  reward_advantage                       mean |reward - baseline|
   generator_pg_loss                      the generator's policy-gradient term
   judge_synthetic_loss, judge_synthetic_nll, judge_real_nll, synthetic_weight
                                          the judge's term on synthetic pairs and
