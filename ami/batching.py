@@ -56,7 +56,7 @@ def truncate_at_eos(tokens: torch.Tensor, pad: int, eos: int) -> torch.Tensor:
     """Cut each right-padded row after its first EOS and make every row end in EOS.
 
     Rows without an EOS get one appended, so the result may be one column
-    wider than the input; columns that are padding in every row are dropped.
+    wider than the input. Columns that are padding in every row are dropped.
     Empty rows (all pad) become a lone EOS.
     """
     batch, length = tokens.shape

@@ -46,7 +46,7 @@ MODEL_ARGS = [
 def run_logged(command, log_path: Path, description: str):
     """Run ``command``, write all its output to ``log_path`` and echo its progress lines.
 
-    Echoed lines start with the log file's name, so parallel runs can be told apart.
+    Echoed lines start with the log file's name, which identifies the run when two run in parallel.
     """
     logger.info("%s: started (full log: %s)", description, log_path)
     start = time.perf_counter()

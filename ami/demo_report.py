@@ -16,6 +16,7 @@ def write_report(work: Path, data: Path, systems, judge_checkpoint: Path, args) 
     register_mi_bound_metric()
     sources = read_lines(str(data / "raw" / "test.src"))
     references = read_lines(str(data / "raw" / "test.tgt"))
+
     hypotheses = {}
     for name in systems:
         log = parse_generate_log(str(work / f"generate-{name}.log"), require_references=True)
@@ -24,6 +25,7 @@ def write_report(work: Path, data: Path, systems, judge_checkpoint: Path, args) 
                 f"generate-{name}.log has {len(log.hypotheses)} hypotheses for {len(references)} test pairs"
             )
         hypotheses[name] = log.hypotheses
+
     settings = EvaluationSettings(
         metrics=("bleu", "distinct", "entropy", "length", "mi_bound"),
         extra={
@@ -34,12 +36,14 @@ def write_report(work: Path, data: Path, systems, judge_checkpoint: Path, args) 
     )
     logger.info("step 6/6 evaluation: metrics and paired bootstrap over %d test pairs", len(references))
     report = compare_systems(hypotheses, references, sources, settings, num_resamples=1000, seed=args.seed)
+
     report["demo_settings"] = vars(args)
     report["examples"] = [
         {"source": sources[i], "reference": references[i], **{n: hypotheses[n][i] for n in hypotheses}}
         for i in range(min(8, len(sources)))
     ]
     (work / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+
     markdown = format_markdown(report)
     lines = [markdown, "", "Examples (test pairs 0-7):", ""]
     for example in report["examples"]:

@@ -26,7 +26,7 @@ class Stage(str, enum.Enum):
 
 
 class Phase(str, enum.Enum):
-    """Which networks an update trains (and which optimizer groups it steps)."""
+    """Kind of update: the networks it trains and so the optimizer groups it steps."""
 
     MLE = "mle"  # forward and backward networks, maximum likelihood only
     NOISE = "noise"  # noise networks only

@@ -1,10 +1,10 @@
 """One rank of the 2-process CPU training test (run by tests/test_distributed.py).
 
-It parses fairseq-train's command line, joins the process group with fairseq's
-own distributed set-up (gloo on loopback), runs the given number of updates
-with fairseq's Trainer on this rank's shard of the data, and saves this rank's
-parameters to ``<save-dir>/rank<R>.pt`` so the test can compare the ranks.
-fairseq-train itself saves checkpoints from rank 0 only.
+It parses fairseq-train's command line and joins the process group with
+fairseq's own distributed set-up (gloo on loopback). It then runs the given
+number of updates with fairseq's Trainer on this rank's shard of the data and
+saves this rank's parameters to ``<save-dir>/rank<R>.pt``, so the test can
+compare the ranks. fairseq-train itself saves checkpoints from rank 0 only.
 """
 
 import sys

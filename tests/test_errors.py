@@ -1,4 +1,4 @@
-"""Bad input gets an error that names the file or option and says what to do."""
+"""Bad input raises an error that names the file or option and the fix."""
 
 import shutil
 

@@ -225,7 +225,7 @@ def download_file(
     replies with 206. A reply with 200 (and any file:// URL) contains the
     whole file, which then replaces the partial one. An existing ``destination`` is reused, after checking
     ``sha256`` when it is given. Raises DownloadError, with the manual steps,
-    when the network is unreachable, the server fails or the answer is an
+    when the network is unreachable, the server fails or the response is an
     HTML page instead of the file.
     """
     destination = Path(destination)

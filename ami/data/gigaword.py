@@ -14,7 +14,7 @@ has one sentence per line, aligned by line number:
 The text is already lowercased and tokenized, every digit is replaced by
 ``#`` and rare words by an unknown-word token. The token is ``<unk>`` in
 train and valid but ``UNK`` in test. This converter writes ``UNK`` in every
-split, as the Hugging Face loader does, so that sentencepiece sees one
+split, as the Hugging Face loader does, so that sentencepiece trains on one
 spelling. ``<unk>`` would also clash with fairseq's own unknown symbol.
 ``#`` is kept, so outputs and references are compared in the masked form.
 

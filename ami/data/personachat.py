@@ -21,7 +21,7 @@ optionally preceded by the persona lines, joined with `` <sep> ``.
 
 Splits: the ConvAI2 test set was never released, so, as is usual for
 ConvAI2, the validation file serves as both ``valid`` and ``test``. Model
-selection on ``valid`` therefore sees the test data; report results as
+selection on ``valid`` therefore uses the test data, so report results as
 validation-set results. The text is kept as distributed: lowercased and
 tokenized with spaces around punctuation (no detokenization).
 """

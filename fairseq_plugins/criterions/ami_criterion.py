@@ -6,9 +6,9 @@ Training losses depend on the phase the ``ami`` task chose for the update;
 validation (``forward``) computes maximum likelihood in both directions and
 the mutual-information lower bound estimate E[log q(S|T)].
 
-Logged values (likelihoods of real pairs in bits per token, as fairseq logs
-``nll_loss``; rewards and adversarial terms in nats per token, averaged over
-synthetic samples):
+Logged values are listed below. Likelihoods of real pairs are in bits per
+token, as fairseq logs ``nll_loss``. Rewards and adversarial terms are in nats
+per token, averaged over synthetic samples.
   forward_nll, backward_nll (and _ppl)  maximum likelihood on real pairs
   reward, reward_baseline                the generator's reward and its baseline
   reward_advantage                       mean |reward - baseline|
