@@ -16,19 +16,20 @@ instead of recomputing the metric from text.
 import itertools
 import logging
 import math
-import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
+
+from ami.paired_tokens import PairedTokens, encode
+from ami.processes import chunk_bounds, cyclic_gc_paused, map_in_processes
+from ami.rouge import ROUGE_TYPES, rouge, rouge_sentence_scores, split_sentences  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
 Tokenizer = Callable[[str], List[str]]
 
 BLEU_MAX_ORDER = 4
-ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 EMBEDDING_SCORES = ("average", "extrema", "greedy")
 
 
@@ -52,23 +53,10 @@ class TokenizedCorpus:
     """
 
     def __init__(self, texts: Sequence[str], tokenize: Tokenizer = whitespace_tokenize):
-        token_lists = [tokenize(text) for text in texts]
-        self.num_sentences = len(token_lists)
-        self.lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
-        tokens = list(itertools.chain.from_iterable(token_lists))
-        # Each token gets the position of its first occurrence as a provisional id
-        # (one C-level setdefault per token), then a lookup table renumbers the
-        # ids to 0..V-1 in order of first occurrence.
-        first_position: Dict[str, int] = {}
-        provisional = np.fromiter(
-            map(first_position.setdefault, tokens, range(len(tokens))), dtype=np.int64, count=len(tokens)
-        )
-        renumber = np.zeros(len(tokens), dtype=np.int64)
-        renumber[np.fromiter(first_position.values(), dtype=np.int64, count=len(first_position))] = np.arange(
-            len(first_position)
-        )
-        self.token_ids = renumber[provisional]
-        self.vocabulary_size = len(first_position)
+        with cyclic_gc_paused():
+            self.token_ids, self.lengths, vocabulary = encode([tokenize(text) for text in texts])
+        self.num_sentences = len(self.lengths)
+        self.vocabulary_size = len(vocabulary)
         self._ngrams: Dict[int, "NgramCounts"] = {}
 
     def ngrams(self, n: int) -> "NgramCounts":
@@ -238,7 +226,12 @@ def make_bleu_scorer(
     )
 
 
-def bleu_statistics(hyps: Sequence[str], refs: Sequence[str], workers: int = 1, **scorer_options) -> np.ndarray:
+BLEU_IMPLEMENTATIONS = ("ami", "sacrebleu")
+
+
+def bleu_statistics(
+    hyps: Sequence[str], refs: Sequence[str], workers: int = 1, implementation: str = "ami", **scorer_options
+) -> np.ndarray:
     """Return sacrebleu's per-segment BLEU statistics, shape [segments, 10].
 
     Columns: hypothesis length, closest reference length, matching n-grams
@@ -246,22 +239,52 @@ def bleu_statistics(hyps: Sequence[str], refs: Sequence[str], workers: int = 1, 
     column sums give exactly sacrebleu's corpus BLEU. ``scorer_options`` go
     to ``make_bleu_scorer`` (max_ngram_order is fixed at 4). ``workers`` > 1
     extracts chunks of segments in that many processes.
+
+    ``implementation="ami"`` (default) tokenizes each distinct text with
+    sacrebleu's own tokenizer and counts the clipped n-gram matches of all
+    segments at once with numpy (ami.paired_tokens);
+    ``implementation="sacrebleu"`` calls sacrebleu's per-segment extraction.
+    Both give the same integers (tests compare them).
     """
     _check_same_length(hyps, refs)
+    if implementation not in BLEU_IMPLEMENTATIONS:
+        raise ValueError(
+            f"invalid BLEU implementation {implementation!r}; expected one of {', '.join(BLEU_IMPLEMENTATIONS)}"
+        )
+    chunk_function = _bleu_statistics_chunk if implementation == "ami" else _sacrebleu_statistics_chunk
     arguments = [
         (list(hyps[start:stop]), list(refs[start:stop]), scorer_options)
-        for start, stop in _chunk_bounds(len(hyps), workers)
+        for start, stop in chunk_bounds(len(hyps), workers)
     ]
-    parts = _map_in_processes(_bleu_statistics_chunk, arguments, workers)
+    parts = map_in_processes(chunk_function, arguments, workers)
     return np.concatenate(parts).reshape(len(hyps), 2 + 2 * BLEU_MAX_ORDER)
 
 
-def _bleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options: dict) -> np.ndarray:
+def _sacrebleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options: dict) -> np.ndarray:
     scorer = make_bleu_scorer(**scorer_options)
     # NOTE: _extract_corpus_statistics is private sacrebleu API (2.0 to 2.6);
     # tests check the result against BLEU.corpus_score.
     stats = scorer._extract_corpus_statistics(hyps, [refs])
     return np.asarray(stats, dtype=np.int64).reshape(len(hyps), 2 + 2 * BLEU_MAX_ORDER)
+
+
+def _bleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options: dict) -> np.ndarray:
+    scorer = make_bleu_scorer(**scorer_options)
+    with cyclic_gc_paused():
+        # NOTE: _preprocess_segment (lowercasing and tokenization, as
+        # corpus_score applies them) is private sacrebleu API (2.0 to 2.6);
+        # tests compare the statistics with _extract_corpus_statistics.
+        tokenized = {text: None for text in itertools.chain(hyps, refs)}
+        for text in tokenized:
+            tokenized[text] = scorer._preprocess_segment(text).split()
+        paired = PairedTokens.from_tokens([tokenized[text] for text in hyps], [tokenized[text] for text in refs])
+    matches = paired.ngram_matches(BLEU_MAX_ORDER)
+    orders = np.arange(1, BLEU_MAX_ORDER + 1)
+    totals = np.maximum(paired.hyp_lengths[:, None] - orders[None, :] + 1, 0)
+    # One reference per segment, so the closest reference length is its length.
+    return np.concatenate(
+        [paired.hyp_lengths[:, None], paired.ref_lengths[:, None], matches, totals], axis=1
+    ).astype(np.int64)
 
 
 def bleu_from_statistics(
@@ -315,6 +338,7 @@ def bleu(
     smooth_value: Optional[float] = None,
     stats: Optional[np.ndarray] = None,
     workers: int = 1,
+    implementation: str = "ami",
 ) -> Tuple[float, str, Dict[str, object]]:
     """Compute sacrebleu's corpus BLEU (0-100) against one reference per hypothesis.
 
@@ -324,11 +348,12 @@ def bleu(
     brevity penalty, length ratio, hypothesis and reference lengths and the
     per-segment statistics (``stats``, see ``bleu_statistics``). The score
     equals ``BLEU(...).corpus_score(hyps, [refs]).score``. Pass ``stats``
-    from ``bleu_statistics`` with the same options to skip recomputing them.
+    from ``bleu_statistics`` with the same options to skip recomputing them;
+    ``workers`` and ``implementation`` go to ``bleu_statistics``.
     """
     options = dict(tokenize=tokenize, lowercase=lowercase, smooth_method=smooth_method, smooth_value=smooth_value)
     if stats is None:
-        stats = bleu_statistics(hyps, refs, workers=workers, **options)
+        stats = bleu_statistics(hyps, refs, workers=workers, implementation=implementation, **options)
     _warn_if_tokenized(hyps)
 
     scorer = make_bleu_scorer(**options)
@@ -385,213 +410,6 @@ def _warn_if_tokenized(hyps: Sequence[str]) -> None:
             "detokenized hypotheses (use fairseq-generate's D- lines or --post-process)",
             tokenized,
         )
-
-
-# ---------------------------------------------------------------------------
-# Sentence splitting and ROUGE (rouge-score)
-# ---------------------------------------------------------------------------
-
-# Lowercase words that end in "." without ending a sentence (English).
-_ABBREVIATIONS = frozenset(
-    """
-    mr mrs ms dr prof sr jr st vs etc e.g i.e cf al approx dept est fig
-    no nos vol p pp ed eds inc ltd co corp jan feb mar apr jun jul aug sep
-    sept oct nov dec mon tue wed thu fri sat sun a.m p.m u.s u.k u.n
-    """.split()
-)
-_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)")
-
-
-def split_sentences(text: str) -> List[str]:
-    """Split English ``text`` into sentences with a regular expression.
-
-    A sentence ends at a newline, or at a run of ``. ! ? …`` (optionally
-    followed by closing quotes or brackets) that is followed by whitespace.
-    A single "." does not end a sentence after a known abbreviation
-    ("Dr.", "e.g.", "U.S.") or a one-letter initial ("J."). The next
-    sentence need not start with a capital letter, so lowercased text splits
-    too. This replaces NLTK's punkt model, whose data is not installed
-    offline. An abbreviation missing from the list ends a sentence.
-    Returns stripped non-empty sentences; "" gives [].
-    """
-    sentences: List[str] = []
-    for line in text.split("\n"):
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            if match.group().startswith(".") and not match.group().startswith(".."):
-                word = line[start : match.start()].rsplit(None, 1)[-1:] or [""]
-                word = word[0].lstrip("\"'(\u201c\u2018[").lower()
-                if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
-                    continue
-            sentences.append(line[start : match.end()].strip())
-            start = match.end()
-        sentences.append(line[start:].strip())
-    return [sentence for sentence in sentences if sentence]
-
-
-_ROUGE_TOKEN_CACHE_SIZE = 1 << 18
-# Minimum segments per process. An estimate: on fewer segments, starting a
-# process costs more than it saves.
-_MIN_SEGMENTS_PER_WORKER = 2000
-
-
-class _CachedRougeTokenizer:
-    """rouge-score's default tokenizer with memoized stemming and a cache per text.
-
-    ``tokenize`` calls ``rouge_score.tokenize.tokenize`` with the same
-    stemmer that ``DefaultTokenizer`` uses, so tokens are identical. The
-    stemmer is the slow part and most words repeat.
-    """
-
-    def __init__(self, use_stemmer: bool):
-        self._stemmer = None
-        if use_stemmer:
-            from nltk.stem import porter
-
-            stemmer = porter.PorterStemmer()
-            self._stemmer = _MemoizedStemmer(stemmer)
-        self._tokens: Dict[str, List[str]] = {}
-
-    def tokenize(self, text: str) -> List[str]:
-        from rouge_score import tokenize as rouge_tokenize
-
-        # ROUGE-Lsum tokenizes each sentence again, and a one-sentence text
-        # is the same string as the whole text, so cache by text.
-        tokens = self._tokens.get(text)
-        if tokens is None:
-            if len(self._tokens) >= _ROUGE_TOKEN_CACHE_SIZE:
-                self._tokens.clear()
-            tokens = rouge_tokenize.tokenize(text, self._stemmer)
-            self._tokens[text] = tokens
-        return list(tokens)
-
-
-class _MemoizedStemmer:
-    def __init__(self, stemmer):
-        self.stem = lru_cache(maxsize=1 << 20)(stemmer.stem)
-
-
-def rouge_sentence_scores(
-    hyps: Sequence[str],
-    refs: Sequence[str],
-    use_stemmer: bool = True,
-    rouge_types: Sequence[str] = ROUGE_TYPES,
-    split: Callable[[str], List[str]] = split_sentences,
-    workers: int = 1,
-) -> Dict[str, np.ndarray]:
-    """Return {rouge type: array [segments, 3]} of precision, recall and F1 in [0, 1].
-
-    Scores come from ``rouge_score.rouge_scorer.RougeScorer`` with one
-    reference per hypothesis. When rougeLsum is requested, both texts are
-    first split into sentences by ``split`` and joined with newlines, which
-    is how rouge-score marks sentences. Newlines do not change the other
-    types, because rouge-score's tokenizer lowercases the text, replaces
-    every character outside [a-z0-9] with a space and (with
-    ``use_stemmer``) applies the Porter stemmer to tokens longer than 3
-    characters. Text without [a-z0-9] characters, such as Chinese or
-    Cyrillic, therefore has no tokens and scores 0. ``workers`` > 1 scores
-    chunks of segments in that many processes; ``split`` must then be a
-    module-level function.
-    """
-    _check_same_length(hyps, refs)
-    unknown = [rouge_type for rouge_type in rouge_types if not re.fullmatch(r"rouge([1-9]|L|Lsum)", rouge_type)]
-    if unknown:
-        raise ValueError(f"invalid ROUGE type(s) {unknown}; expected rouge1..rouge9, rougeL or rougeLsum")
-    arguments = [
-        (list(hyps[start:stop]), list(refs[start:stop]), use_stemmer, tuple(rouge_types), split)
-        for start, stop in _chunk_bounds(len(hyps), workers)
-    ]
-    parts = _map_in_processes(_rouge_chunk, arguments, workers)
-    scores = {
-        rouge_type: np.concatenate([part[0][rouge_type] for part in parts]).reshape(len(hyps), 3)
-        for rouge_type in rouge_types
-    }
-    untokenizable = sum(part[1] for part in parts)
-    if untokenizable:
-        logger.warning(
-            "%d of %d non-empty hypotheses have no ROUGE tokens, because rouge-score keeps "
-            "only [a-z0-9] after lowercasing; their ROUGE is 0 (is the text non-English?)",
-            untokenizable,
-            len(hyps),
-        )
-    return scores
-
-
-def _rouge_chunk(hyps, refs, use_stemmer, rouge_types, split):
-    """Score one chunk; return ({type: array [segments, 3]}, hypotheses without ROUGE tokens)."""
-    from rouge_score import rouge_scorer
-
-    tokenizer = _CachedRougeTokenizer(use_stemmer)
-    needs_lsum = "rougeLsum" in rouge_types
-    main_types = [rouge_type for rouge_type in rouge_types if rouge_type != "rougeLsum"]
-    if needs_lsum and "rougeL" not in main_types:
-        main_types.append("rougeL")
-    main_scorer = rouge_scorer.RougeScorer(main_types, tokenizer=tokenizer)
-    lsum_scorer = rouge_scorer.RougeScorer(["rougeLsum"], tokenizer=tokenizer) if needs_lsum else None
-    scores = {rouge_type: np.zeros((len(hyps), 3), dtype=np.float64) for rouge_type in rouge_types}
-    untokenizable = 0
-    for index, (hyp, ref) in enumerate(zip(hyps, refs)):
-        if needs_lsum:
-            hyp = "\n".join(split(hyp))
-            ref = "\n".join(split(ref))
-        result = main_scorer.score(ref, hyp)
-        if needs_lsum:
-            if "\n" in hyp or "\n" in ref:
-                result["rougeLsum"] = lsum_scorer.score(ref, hyp)["rougeLsum"]
-            else:
-                # With at most one sentence per side, rouge-score's summary-level
-                # LCS counts exactly the tokens of the single LCS, so rougeLsum
-                # equals rougeL (tests compare with RougeScorer on rougeLsum).
-                result["rougeLsum"] = result["rougeL"]
-        for rouge_type in rouge_types:
-            score = result[rouge_type]
-            scores[rouge_type][index] = (score.precision, score.recall, score.fmeasure)
-        all_zero = all(result[rouge_type].fmeasure == 0.0 for rouge_type in rouge_types)
-        if all_zero and hyp.strip() and not tokenizer.tokenize(hyp):
-            untokenizable += 1
-    return scores, untokenizable
-
-
-def _chunk_bounds(length: int, workers: int) -> List[Tuple[int, int]]:
-    """Split range(length) into ``workers`` contiguous chunks (one chunk if workers <= 1)."""
-    if workers <= 1 or length < 2 * _MIN_SEGMENTS_PER_WORKER:
-        return [(0, length)]
-    chunks = min(workers, length // _MIN_SEGMENTS_PER_WORKER)
-    edges = np.linspace(0, length, chunks + 1).astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
-
-
-def _map_in_processes(function, arguments: List[tuple], workers: int) -> list:
-    """Return [function(*args) for args in arguments], using a process pool when there are 2+ chunks."""
-    if len(arguments) <= 1 or workers <= 1:
-        return [function(*args) for args in arguments]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(workers, len(arguments))) as pool:
-        futures = [pool.submit(function, *args) for args in arguments]
-        return [future.result() for future in futures]
-
-
-def rouge(
-    hyps: Sequence[str],
-    refs: Sequence[str],
-    use_stemmer: bool = True,
-    rouge_types: Sequence[str] = ROUGE_TYPES,
-    split: Callable[[str], List[str]] = split_sentences,
-    workers: int = 1,
-) -> Dict[str, Dict[str, float]]:
-    """Return {rouge type: {"precision", "recall", "fmeasure"}}, each 0-100.
-
-    Each figure is the mean over segments of rouge-score's per-segment
-    value. See ``rouge_sentence_scores`` for tokenization, sentence
-    splitting and ``workers``.
-    """
-    per_sentence = rouge_sentence_scores(hyps, refs, use_stemmer, rouge_types, split, workers)
-    result = {}
-    for rouge_type, values in per_sentence.items():
-        means = values.mean(axis=0) * 100.0 if len(values) else np.zeros(3)
-        result[rouge_type] = {"precision": float(means[0]), "recall": float(means[1]), "fmeasure": float(means[2])}
-    return result
 
 
 # ---------------------------------------------------------------------------
@@ -665,87 +483,73 @@ def load_word_vectors(path: str, vocabulary: Optional[set] = None) -> WordVector
     return WordVectors(table, dim, path)
 
 
-def _row_cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Return the cosine of each row pair, 0 where a row has norm 0."""
-    norms = np.linalg.norm(first, axis=1) * np.linalg.norm(second, axis=1)
+# Floats gathered and similarities computed at a time in embedding scores.
+_GATHER_BUDGET = 1 << 22
+
+
+def _cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Return the cosine of each row pair (last axis), 0 where a row has norm 0."""
     dots = np.einsum("ij,ij->i", first, second)
+    norms = np.sqrt(np.einsum("ij,ij->i", first, first) * np.einsum("ij,ij->i", second, second))
     return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
 
 
-class _SegmentVectors:
-    """Row numbers of the known tokens of many segments, with segment offsets.
+def _extrema(maxima: np.ndarray, minima: np.ndarray) -> np.ndarray:
+    return np.where(maxima >= np.abs(minima), maxima, minima).astype(np.float64)
 
-    Tokens without a vector are dropped and counted in ``oov_tokens``.
-    Each distinct known token gets the next row number in ``index`` and its
-    vector is appended to ``rows_out``, so several instances can share one
-    vector matrix. ``rows`` lists the row of every kept token, segment by
-    segment.
+
+def _pair_embedding_scores(
+    hyp_rows: np.ndarray, hyp_lengths: np.ndarray, ref_rows: np.ndarray, ref_lengths: np.ndarray, matrix: np.ndarray
+) -> Dict[str, np.ndarray]:
+    """Return {"average", "extrema", "greedy": array [segments]}; 0 where a side has no token.
+
+    ``hyp_rows``/``ref_rows`` list the matrix row of every token, segment
+    after segment. Pairs of similar lengths are processed together: their
+    token vectors are gathered once into padded arrays, from which come
+    the sums, the extrema vectors and, by one batched matrix product, the
+    cosine matrix of greedy matching. Padding repeats a segment's first
+    token, which changes no maximum or minimum; its share of the sums and
+    of the greedy means is subtracted.
     """
+    from ami.paired_tokens import length_buckets
 
-    def __init__(
-        self,
-        texts: Sequence[str],
-        vectors: "WordVectors",
-        index: Dict[str, int],
-        rows_out: list,
-        lowercase: bool,
-        tokenize: Tokenizer,
-    ):
-        table = vectors.table
-        rows: List[int] = []
-        lengths = np.zeros(len(texts), dtype=np.int64)
-        self.tokens = 0
-        self.oov_tokens = 0
-        for position, text in enumerate(texts):
-            before = len(rows)
-            tokens = tokenize(text)
-            self.tokens += len(tokens)
-            for token in tokens:
-                key = token.lower() if lowercase else token
-                row = index.get(key)
-                if row is None:
-                    vector = table.get(key)
-                    if vector is None:
-                        self.oov_tokens += 1
-                        continue
-                    row = index[key] = len(rows_out)
-                    rows_out.append(vector)
-                rows.append(row)
-            lengths[position] = len(rows) - before
-        self.rows = np.asarray(rows, dtype=np.int64)
-        self.lengths = lengths
-        self.starts = np.cumsum(lengths) - lengths
+    count, dim = hyp_lengths.size, matrix.shape[1]
+    scores = {name: np.zeros(count, dtype=np.float64) for name in EMBEDDING_SCORES}
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    inverse_norms = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+    hyp_starts = np.cumsum(hyp_lengths) - hyp_lengths
+    ref_starts = np.cumsum(ref_lengths) - ref_lengths
 
-    def reduce(self, matrix: np.ndarray, operations: Sequence[np.ufunc]) -> List[np.ndarray]:
-        """Return ``operation.reduceat`` over each segment's vectors for each operation.
+    def job_size(rows: int, cols: int) -> int:
+        return (rows + cols) * dim + rows * cols
 
-        Each result has shape [segments, dim], with zeros for segments
-        without known tokens.
-        """
-        results = [np.zeros((self.lengths.size, matrix.shape[1]), dtype=np.float64) for _ in operations]
-        segments = np.flatnonzero(self.lengths > 0)
-        # Gather at most about _GATHER_ROWS token vectors at a time.
-        chunk = max(1, int(_GATHER_ROWS // max(self.lengths.mean(), 1.0)))
-        for first in range(0, segments.size, chunk):
-            part = segments[first : first + chunk]
-            begin = self.starts[part[0]]
-            end = self.starts[part[-1]] + self.lengths[part[-1]]
-            gathered = matrix[self.rows[begin:end]]
-            # Empty segments add no rows, so consecutive non-empty starts
-            # delimit exactly one segment each.
-            offsets = self.starts[part] - begin
-            for result, operation in zip(results, operations):
-                result[part] = operation.reduceat(gathered, offsets, axis=0)
-        return results
-
-
-_GATHER_ROWS = 50_000
-
-
-def _sum_and_extrema(segments: _SegmentVectors, matrix: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """Return the sum and the extrema vector of each segment's token vectors."""
-    sums, maxima, minima = segments.reduce(matrix, (np.add, np.maximum, np.minimum))
-    return sums, np.where(maxima >= np.abs(minima), maxima, minima)
+    for chunk, rows, cols in length_buckets(hyp_lengths, ref_lengths, _GATHER_BUDGET, job_size):
+        sides = []
+        for flat_rows, starts, lengths, width in (
+            (hyp_rows, hyp_starts[chunk], hyp_lengths[chunk], rows),
+            (ref_rows, ref_starts[chunk], ref_lengths[chunk], cols),
+        ):
+            offsets = np.arange(width)
+            positions = starts[:, None] + np.where(offsets[None, :] < lengths[:, None], offsets[None, :], 0)
+            token_rows = flat_rows[positions]
+            vectors = matrix[token_rows]
+            repeats = (width - lengths).astype(np.float64)
+            sums = vectors.sum(axis=1, dtype=np.float64) - repeats[:, None] * vectors[:, 0, :]
+            extrema = _extrema(vectors.max(axis=1), vectors.min(axis=1))
+            sides.append((vectors, inverse_norms[token_rows], lengths, repeats, sums, extrema))
+        (hyp_vectors, hyp_scale, hyp_len, hyp_repeats, hyp_sums, hyp_extrema) = sides[0]
+        (ref_vectors, ref_scale, ref_len, ref_repeats, ref_sums, ref_extrema) = sides[1]
+        scores["average"][chunk] = _cosines(hyp_sums, ref_sums)
+        scores["extrema"][chunk] = _cosines(hyp_extrema, ref_extrema)
+        similarity = np.matmul(hyp_vectors, ref_vectors.transpose(0, 2, 1))
+        similarity *= hyp_scale[:, :, None]
+        similarity *= ref_scale[:, None, :]
+        best_for_hyp = similarity.max(axis=2)
+        best_for_ref = similarity.max(axis=1)
+        hyp_mean = (best_for_hyp.sum(axis=1, dtype=np.float64) - hyp_repeats * best_for_hyp[:, 0]) / hyp_len
+        ref_mean = (best_for_ref.sum(axis=1, dtype=np.float64) - ref_repeats * best_for_ref[:, 0]) / ref_len
+        scores["greedy"][chunk] = (hyp_mean + ref_mean) / 2.0
+    return scores
 
 
 def embedding_sentence_scores(
@@ -761,39 +565,44 @@ def embedding_sentence_scores(
     ``embedding_scores`` for the definitions. ``info`` contains the number
     of tokens, of tokens without a vector, and of segments that scored 0
     because the hypothesis or the reference had no token with a vector.
+    Vectors are used in float32, sums and means are taken in float64.
     """
     _check_same_length(hyps, refs)
     if not isinstance(vectors, WordVectors):
         vectors = WordVectors.from_mapping(vectors, source="in-memory table")
-    index: Dict[str, int] = {}
-    rows: list = []
-    hyp_segments = _SegmentVectors(hyps, vectors, index, rows, lowercase, tokenize)
-    ref_segments = _SegmentVectors(refs, vectors, index, rows, lowercase, tokenize)
-    matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), vectors.dim)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    unit = np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
+    with cyclic_gc_paused():
+        ids, lengths, vocabulary = encode([tokenize(text) for text in itertools.chain(hyps, refs)])
+    # Look each distinct token up once; row -1 means no vector.
+    table = vectors.table
+    known_rows: Dict[str, int] = {}
+    found: List[np.ndarray] = []
+    row_of_word = np.full(len(vocabulary), -1, dtype=np.int64)
+    for word_id, word in enumerate(vocabulary):
+        key = word.lower() if lowercase else word
+        row = known_rows.get(key)
+        if row is None:
+            vector = table.get(key)
+            if vector is None:
+                continue
+            row = known_rows[key] = len(found)
+            found.append(vector)
+        row_of_word[word_id] = row
+    matrix = np.asarray(found, dtype=np.float32).reshape(len(found), vectors.dim)
 
-    scored = (hyp_segments.lengths > 0) & (ref_segments.lengths > 0)
-    hyp_sums, hyp_extrema = _sum_and_extrema(hyp_segments, matrix)
-    ref_sums, ref_extrema = _sum_and_extrema(ref_segments, matrix)
-    scores = {
-        "average": _row_cosines(hyp_sums, ref_sums),
-        "extrema": _row_cosines(hyp_extrema, ref_extrema),
-        "greedy": np.zeros(len(hyps), dtype=np.float64),
-    }
-    # Greedy matching costs O(hyp tokens x ref tokens x dim) per segment.
-    for position in np.flatnonzero(scored):
-        hyp_start, ref_start = hyp_segments.starts[position], ref_segments.starts[position]
-        hyp_unit = unit[hyp_segments.rows[hyp_start : hyp_start + hyp_segments.lengths[position]]]
-        ref_unit = unit[ref_segments.rows[ref_start : ref_start + ref_segments.lengths[position]]]
-        similarity = hyp_unit @ ref_unit.T
-        scores["greedy"][position] = (similarity.max(axis=1).mean() + similarity.max(axis=0).mean()) / 2.0
-    scores["average"][~scored] = 0.0
-    scores["extrema"][~scored] = 0.0
+    rows = row_of_word[ids] if ids.size else ids
+    known = rows >= 0
+    segment = np.repeat(np.arange(lengths.size), lengths)
+    known_lengths = np.bincount(segment[known], minlength=lengths.size).astype(np.int64)
+    rows = rows[known]
+    count = len(hyps)
+    split_at = int(known_lengths[:count].sum())
+    hyp_lengths, ref_lengths = known_lengths[:count], known_lengths[count:]
+    scored = (hyp_lengths > 0) & (ref_lengths > 0)
+    scores = _pair_embedding_scores(rows[:split_at], hyp_lengths, rows[split_at:], ref_lengths, matrix)
 
     info = {
-        "tokens": hyp_segments.tokens + ref_segments.tokens,
-        "oov_tokens": hyp_segments.oov_tokens + ref_segments.oov_tokens,
+        "tokens": int(lengths.sum()),
+        "oov_tokens": int((~known).sum()),
         "segments_without_vectors": int((~scored).sum()),
         "source": vectors.source,
         "dim": vectors.dim,
