@@ -35,6 +35,7 @@ import numpy as np
 
 from ami import bootstrap as bootstrap_lib
 from ami import metrics as metrics_lib
+from ami import rouge as rouge_lib
 from ami.generate_log import align_generate_logs, read_lines
 
 logger = logging.getLogger("ami.evaluate")
@@ -52,7 +53,10 @@ class EvaluationSettings:
     ``word_vectors`` is a path to a word2vec/GloVe text file, a
     ``ami.metrics.WordVectors`` or a {token: vector} mapping. ``workers`` is
     the number of processes for BLEU statistics and ROUGE (scores do not
-    depend on it). ``extra`` contains options of metrics registered outside
+    depend on it). ``bleu_implementation`` ("ami" or "sacrebleu") and
+    ``rouge_implementation`` ("ami" or "rouge-score") choose who counts
+    the statistics; both choices give the same scores, the packages' own
+    code is slower (see ami.metrics.bleu_statistics and ami.rouge). ``extra`` contains options of metrics registered outside
     this module.
     """
 
@@ -65,6 +69,8 @@ class EvaluationSettings:
     distinct_level: str = "corpus"
     entropy_n: Sequence[int] = (4,)
     rouge_stemmer: bool = True
+    bleu_implementation: str = "ami"
+    rouge_implementation: str = "ami"
     word_vectors: Union[None, str, metrics_lib.WordVectors, Mapping[str, Sequence[float]]] = None
     embedding_lowercase: bool = False
     workers: int = 1
@@ -173,23 +179,55 @@ class _LastCallCache:
 
 
 _BLEU_STATS = _LastCallCache()
+_WHITESPACE = _LastCallCache()
 _CORPUS = _LastCallCache()
 
 
 def _bleu_statistics(hyps: List[str], refs: List[str], settings: EvaluationSettings) -> np.ndarray:
     options = {"tokenize": settings.bleu_tokenize, "lowercase": settings.bleu_lowercase}
+    implementation = settings.bleu_implementation
     return _BLEU_STATS.get(
-        (hyps, refs), options, lambda: metrics_lib.bleu_statistics(hyps, refs, workers=settings.workers, **options)
+        (hyps, refs),
+        (options, implementation),
+        lambda: metrics_lib.bleu_statistics(
+            hyps, refs, workers=settings.workers, implementation=implementation, **options
+        ),
     )
 
 
-def _tokenized_corpus(hyps: List[str]) -> metrics_lib.TokenizedCorpus:
-    return _CORPUS.get((hyps,), None, lambda: metrics_lib.TokenizedCorpus(hyps))
+def _whitespace_encoding(
+    hyps: List[str], refs: Optional[List[str]], settings: EvaluationSettings
+) -> metrics_lib.EncodedTexts:
+    """Whitespace token ids of the hypotheses, followed by the references when
+    the embedding metric will need them too."""
+    with_refs = refs is not None and "embedding" in settings.metrics
+    return _WHITESPACE.get(
+        (hyps, refs), with_refs, lambda: metrics_lib.EncodedTexts.from_texts(hyps + refs if with_refs else hyps)
+    )
+
+
+def _tokenized_corpus(hyps: List[str], refs: Optional[List[str]], settings: EvaluationSettings) -> metrics_lib.TokenizedCorpus:
+    def build():
+        encoded = _whitespace_encoding(hyps, refs, settings)
+        ids, lengths = encoded.segments(0, len(hyps))
+        return metrics_lib.TokenizedCorpus.from_ids(ids, lengths, len(encoded.vocabulary))
+
+    return _CORPUS.get((hyps, refs), None, build)
 
 
 # ---------------------------------------------------------------------------
 # Built-in metrics
 # ---------------------------------------------------------------------------
+
+
+_BLEU_COUNTED_BY = {
+    "ami": "ami (sacrebleu's tokenizer rules, n-gram matches counted with numpy; equal to sacrebleu's)",
+    "sacrebleu": "sacrebleu",
+}
+_ROUGE_COMPUTED_BY = {
+    "ami": "ami (rouge-score's definitions computed with numpy; equal to rouge-score's)",
+    "rouge-score": "rouge-score RougeScorer per segment",
+}
 
 
 @register_metric("bleu")
@@ -202,7 +240,11 @@ def bleu_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult:
     extra.pop("stats")
     return MetricResult(
         scores={"bleu": score},
-        settings={"signature": signature, "definition": "sacrebleu corpus BLEU, one reference per hypothesis"},
+        settings={
+            "signature": signature,
+            "definition": "sacrebleu corpus BLEU, one reference per hypothesis",
+            "statistics": _BLEU_COUNTED_BY[settings.bleu_implementation],
+        },
         details=extra,
         note=f"bleu: sacrebleu corpus BLEU, signature {signature}",
         resampler=bootstrap_lib.bleu_resampler(stats, {"bleu": {}}),
@@ -223,7 +265,12 @@ def bleu_n_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResul
     columns = {f"bleu-{order}": {"order": order, "kind": settings.bleu_n_kind} for order in orders}
     return MetricResult(
         scores={f"bleu-{order}": value for order, value in scores.items()},
-        settings={"kind": settings.bleu_n_kind, "definition": definition, "tokenize": settings.bleu_tokenize},
+        settings={
+            "kind": settings.bleu_n_kind,
+            "definition": definition,
+            "tokenize": settings.bleu_tokenize,
+            "statistics": _BLEU_COUNTED_BY[settings.bleu_implementation],
+        },
         note=f"bleu-n ({settings.bleu_n_kind}): {definition}, sacrebleu tokenizer {settings.bleu_tokenize}",
         resampler=bootstrap_lib.bleu_resampler(stats, columns),
         decimals={column: 2 for column in columns},
@@ -233,7 +280,7 @@ def bleu_n_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResul
 @register_metric("distinct", needs_references=False)
 def distinct_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult:
     """distinct-n for each n in settings.distinct_n."""
-    corpus = _tokenized_corpus(hyps)
+    corpus = _tokenized_corpus(hyps, refs, settings)
     scores, resamplers, details = {}, [], {}
     for n in settings.distinct_n:
         column = f"distinct-{n}"
@@ -263,7 +310,7 @@ def distinct_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricRes
 @register_metric("entropy", needs_references=False)
 def entropy_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult:
     """entropy-n in nats for each n in settings.entropy_n."""
-    corpus = _tokenized_corpus(hyps)
+    corpus = _tokenized_corpus(hyps, refs, settings)
     scores, resamplers = {}, []
     for n in settings.entropy_n:
         column = f"entropy-{n}"
@@ -281,9 +328,10 @@ def entropy_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResu
 
 @register_metric("rouge")
 def rouge_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult:
-    """ROUGE-1/2/L/Lsum F1 (0-100) from rouge-score."""
+    """ROUGE-1/2/L/Lsum F1 (0-100) as rouge-score defines them."""
     per_segment = metrics_lib.rouge_sentence_scores(
-        hyps, refs, use_stemmer=settings.rouge_stemmer, workers=settings.workers
+        hyps, refs, use_stemmer=settings.rouge_stemmer, workers=settings.workers,
+        implementation=settings.rouge_implementation,
     )
     columns = {"rouge1": "rouge-1", "rouge2": "rouge-2", "rougeL": "rouge-l", "rougeLsum": "rouge-lsum"}
     f1 = {columns[name]: values[:, 2] * 100.0 for name, values in per_segment.items()}
@@ -300,6 +348,7 @@ def rouge_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult
         decimals=2,
         settings={
             "package": "rouge-score",
+            "implementation": _ROUGE_COMPUTED_BY[settings.rouge_implementation],
             "score": "F1 x 100, mean over segments",
             "stemmer": settings.rouge_stemmer,
             "tokenization": "rouge-score: lowercase, characters outside [a-z0-9] become spaces",
@@ -319,7 +368,9 @@ def embedding_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricRe
     if settings.word_vectors is None:
         raise ValueError("metric 'embedding' needs word vectors; pass --word-vectors FILE (word2vec/GloVe text)")
     vectors = _load_vectors(settings, [hyps, refs])
-    per_segment, info = metrics_lib.embedding_sentence_scores(hyps, refs, vectors, lowercase=settings.embedding_lowercase)
+    per_segment, info = metrics_lib.embedding_sentence_scores(
+        hyps, refs, vectors, lowercase=settings.embedding_lowercase, encoded=_whitespace_encoding(hyps, refs, settings)
+    )
     oov_rate = info["oov_tokens"] / info["tokens"] if info["tokens"] else 0.0
     if oov_rate > 0.2:
         logger.warning(
@@ -349,8 +400,8 @@ def embedding_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricRe
 @register_metric("length", needs_references=False)
 def length_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResult:
     """Mean and median hypothesis length in whitespace tokens and the number of empty hypotheses."""
-    lengths = metrics_lib.sentence_lengths(hyps)
-    stats = metrics_lib.length_stats(hyps)
+    lengths = _tokenized_corpus(hyps, refs, settings).lengths.astype(np.float64)
+    stats = metrics_lib.length_stats(hyps, lengths=lengths)
     details = {"hypotheses": stats["count"]}
     if refs is not None:
         details["reference_length_mean"] = float(metrics_lib.sentence_lengths(refs).mean())
@@ -436,6 +487,7 @@ def compute_metrics(
             results[name] = METRICS[name].function(hyps, refs, srcs, settings)
     finally:
         _BLEU_STATS.clear()
+        _WHITESPACE.clear()
         _CORPUS.clear()
     return results
 
@@ -690,6 +742,14 @@ def build_parser() -> argparse.ArgumentParser:
     chosen.add_argument("--distinct-level", choices=("corpus", "sentence"), default="corpus", help="distinct-n level (default: corpus)")
     chosen.add_argument("--entropy-n", type=_int_list, default=[4], metavar="N,...", help="orders for entropy-n (default: 4)")
     chosen.add_argument("--rouge-stemmer", action=argparse.BooleanOptionalAction, default=True, help="Porter stemming in ROUGE (default: on)")
+    chosen.add_argument(
+        "--bleu-implementation", choices=metrics_lib.BLEU_IMPLEMENTATIONS, default="ami",
+        help="who counts BLEU n-gram matches: ami (vectorised, default) or sacrebleu (its own code, slower, same scores)",
+    )
+    chosen.add_argument(
+        "--rouge-implementation", choices=rouge_lib.IMPLEMENTATIONS, default="ami",
+        help="who computes ROUGE: ami (vectorised, default) or rouge-score (its own code, slower, same scores)",
+    )
     chosen.add_argument("--word-vectors", metavar="FILE", help="word2vec/GloVe text file for the embedding metric")
     chosen.add_argument("--embedding-lowercase", action="store_true", help="lowercase tokens before the word vector lookup")
     chosen.add_argument("--metric-module", action="append", default=[], metavar="MODULE", help="import MODULE, which registers extra metrics")
@@ -786,6 +846,8 @@ def _settings_from_args(args) -> EvaluationSettings:
         distinct_level=args.distinct_level,
         entropy_n=args.entropy_n,
         rouge_stemmer=args.rouge_stemmer,
+        bleu_implementation=args.bleu_implementation,
+        rouge_implementation=args.rouge_implementation,
         word_vectors=args.word_vectors,
         embedding_lowercase=args.embedding_lowercase,
         workers=args.workers,

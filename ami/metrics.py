@@ -21,6 +21,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 
 import numpy as np
 
+from ami.bleu_tokenize import tokenize_segments
 from ami.paired_tokens import PairedTokens, encode
 from ami.processes import chunk_bounds, cyclic_gc_paused, map_in_processes
 from ami.rouge import ROUGE_TYPES, rouge, rouge_sentence_scores, split_sentences  # noqa: F401 (re-exported)
@@ -39,6 +40,26 @@ def whitespace_tokenize(text: str) -> List[str]:
     return text.split()
 
 
+@dataclass
+class EncodedTexts:
+    """Texts as token ids: ``ids`` segment after segment, ``lengths`` per
+    segment, ``vocabulary[i]`` the token of id i."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    vocabulary: List[str]
+
+    @classmethod
+    def from_texts(cls, texts: Sequence[str], tokenize: Tokenizer = whitespace_tokenize) -> "EncodedTexts":
+        with cyclic_gc_paused():
+            return cls(*encode([tokenize(text) for text in texts]))
+
+    def segments(self, start: int, stop: int) -> Tuple[np.ndarray, np.ndarray]:
+        """Return (ids, lengths) of segments start .. stop-1."""
+        offsets = np.concatenate([[0], np.cumsum(self.lengths)])
+        return self.ids[offsets[start] : offsets[stop]], self.lengths[start:stop]
+
+
 # ---------------------------------------------------------------------------
 # Distinct-n and entropy-n
 # ---------------------------------------------------------------------------
@@ -49,15 +70,30 @@ class TokenizedCorpus:
 
     Build one per hypothesis list and pass it to ``distinct_n`` and
     ``entropy_n`` in place of the strings, so the text is tokenized once for
-    all orders.
+    all orders. ``from_ids`` wraps ids encoded elsewhere.
     """
 
     def __init__(self, texts: Sequence[str], tokenize: Tokenizer = whitespace_tokenize):
         with cyclic_gc_paused():
-            self.token_ids, self.lengths, vocabulary = encode([tokenize(text) for text in texts])
-        self.num_sentences = len(self.lengths)
-        self.vocabulary_size = len(vocabulary)
+            token_ids, lengths, vocabulary = encode([tokenize(text) for text in texts])
+        self._set(token_ids, lengths, len(vocabulary))
+
+    @classmethod
+    def from_ids(cls, token_ids: np.ndarray, lengths: np.ndarray, vocabulary_size: int) -> "TokenizedCorpus":
+        """Wrap token ids (segment after segment, ids below ``vocabulary_size``)."""
+        corpus = cls.__new__(cls)
+        corpus._set(np.asarray(token_ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), vocabulary_size)
+        return corpus
+
+    def _set(self, token_ids: np.ndarray, lengths: np.ndarray, vocabulary_size: int) -> None:
+        if int(lengths.sum()) != token_ids.size:
+            raise ValueError(f"segment lengths sum to {int(lengths.sum())} but there are {token_ids.size} token ids")
+        self.token_ids = token_ids
+        self.lengths = lengths
+        self.num_sentences = len(lengths)
+        self.vocabulary_size = vocabulary_size
         self._ngrams: Dict[int, "NgramCounts"] = {}
+        self._position_grams: Dict[int, np.ndarray] = {1: token_ids}
 
     def ngrams(self, n: int) -> "NgramCounts":
         """Return the n-gram occurrences of order ``n`` (computed once)."""
@@ -66,6 +102,25 @@ class TokenizedCorpus:
         if n not in self._ngrams:
             self._ngrams[n] = NgramCounts.from_corpus(self, n)
         return self._ngrams[n]
+
+    def position_grams(self, n: int) -> np.ndarray:
+        """Return an id for the n tokens starting at each position 0 .. T-n.
+
+        Equal ids mean equal n-token sequences; sequences may cross segment
+        boundaries. Each order extends the longest order computed so far
+        by one token at a time, renumbering compactly so that keys stay
+        below types * V < 2**63.
+        """
+        known = max(order for order in self._position_grams if order <= n)
+        gram_ids = self._position_grams[known]
+        total = self.token_ids.shape[0]
+        vocabulary_size = max(self.vocabulary_size, 1)
+        for order in range(known + 1, n + 1):
+            keys = gram_ids[: total - order + 1] * vocabulary_size + self.token_ids[order - 1 :]
+            _, gram_ids = np.unique(keys, return_inverse=True)
+            gram_ids = gram_ids.reshape(-1)
+            self._position_grams[order] = gram_ids
+        return gram_ids
 
 
 @dataclass
@@ -96,20 +151,14 @@ class NgramCounts:
             empty = np.zeros(0, dtype=np.int64)
             return cls(n, empty, empty, 0, corpus.num_sentences)
 
-        # Number the k-grams starting at every token position for k = 1..n, each
-        # step extending the (k-1)-gram id by one token and renumbering
-        # compactly, so keys stay below types * V < 2**63. Positions whose
-        # n-gram crosses a segment boundary are dropped only at the end.
-        token_ids = corpus.token_ids
-        vocabulary_size = max(corpus.vocabulary_size, 1)
-        gram_ids = token_ids
-        for k in range(1, n):
-            keys = gram_ids[: total_tokens - k] * vocabulary_size + token_ids[k:]
-            _, gram_ids = np.unique(keys, return_inverse=True)
-            gram_ids = gram_ids.reshape(-1)
-        _, ngram_ids = np.unique(gram_ids[first], return_inverse=True)
-        ngram_ids = ngram_ids.reshape(-1).astype(np.int64)
-        return cls(n, ngram_ids, sentence_ids, int(ngram_ids.max()) + 1, corpus.num_sentences)
+        # Positions whose n-gram crosses a segment boundary are dropped here;
+        # the ids of the others are renumbered to 0 .. types-1.
+        gram_ids = corpus.position_grams(n)[first]
+        used = np.zeros(int(gram_ids.max()) + 1, dtype=bool)
+        used[gram_ids] = True
+        renumber = np.cumsum(used) - 1
+        ngram_ids = renumber[gram_ids].astype(np.int64)
+        return cls(n, ngram_ids, sentence_ids, int(used.sum()), corpus.num_sentences)
 
     def type_counts(self, sentence_weights: Optional[np.ndarray] = None) -> np.ndarray:
         """Return the count of each n-gram type, shape [num_types].
@@ -240,8 +289,8 @@ def bleu_statistics(
     to ``make_bleu_scorer`` (max_ngram_order is fixed at 4). ``workers`` > 1
     extracts chunks of segments in that many processes.
 
-    ``implementation="ami"`` (default) tokenizes each distinct text with
-    sacrebleu's own tokenizer and counts the clipped n-gram matches of all
+    ``implementation="ami"`` (default) tokenizes the corpus as sacrebleu
+    does (ami.bleu_tokenize) and counts the clipped n-gram matches of all
     segments at once with numpy (ami.paired_tokens);
     ``implementation="sacrebleu"`` calls sacrebleu's per-segment extraction.
     Both give the same integers (tests compare them).
@@ -271,13 +320,8 @@ def _sacrebleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options
 def _bleu_statistics_chunk(hyps: List[str], refs: List[str], scorer_options: dict) -> np.ndarray:
     scorer = make_bleu_scorer(**scorer_options)
     with cyclic_gc_paused():
-        # NOTE: _preprocess_segment (lowercasing and tokenization, as
-        # corpus_score applies them) is private sacrebleu API (2.0 to 2.6);
-        # tests compare the statistics with _extract_corpus_statistics.
-        tokenized = {text: None for text in itertools.chain(hyps, refs)}
-        for text in tokenized:
-            tokenized[text] = scorer._preprocess_segment(text).split()
-        paired = PairedTokens.from_tokens([tokenized[text] for text in hyps], [tokenized[text] for text in refs])
+        token_lists = tokenize_segments(hyps + refs, scorer)
+        paired = PairedTokens.from_tokens(token_lists[: len(hyps)], token_lists[len(hyps) :])
     matches = paired.ngram_matches(BLEU_MAX_ORDER)
     orders = np.arange(1, BLEU_MAX_ORDER + 1)
     totals = np.maximum(paired.hyp_lengths[:, None] - orders[None, :] + 1, 0)
@@ -485,6 +529,8 @@ def load_word_vectors(path: str, vocabulary: Optional[set] = None) -> WordVector
 
 # Floats gathered and similarities computed at a time in embedding scores.
 _GATHER_BUDGET = 1 << 22
+# Longest padded segment whose token vectors are summed in float32.
+_FLOAT32_SUM_WIDTH = 64
 
 
 def _cosines(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -534,7 +580,9 @@ def _pair_embedding_scores(
             token_rows = flat_rows[positions]
             vectors = matrix[token_rows]
             repeats = (width - lengths).astype(np.float64)
-            sums = vectors.sum(axis=1, dtype=np.float64) - repeats[:, None] * vectors[:, 0, :]
+            # float32 sums lose about width * 6e-8 of relative precision at worst.
+            sums = vectors.sum(axis=1, dtype=np.float32 if width <= _FLOAT32_SUM_WIDTH else np.float64)
+            sums = sums.astype(np.float64) - repeats[:, None] * vectors[:, 0, :]
             extrema = _extrema(vectors.max(axis=1), vectors.min(axis=1))
             sides.append((vectors, inverse_norms[token_rows], lengths, repeats, sums, extrema))
         (hyp_vectors, hyp_scale, hyp_len, hyp_repeats, hyp_sums, hyp_extrema) = sides[0]
@@ -558,6 +606,7 @@ def embedding_sentence_scores(
     vectors: Union[WordVectors, Mapping[str, Sequence[float]]],
     lowercase: bool = False,
     tokenize: Tokenizer = whitespace_tokenize,
+    encoded: Optional["EncodedTexts"] = None,
 ) -> Tuple[Dict[str, np.ndarray], Dict[str, object]]:
     """Return per-segment embedding scores and coverage figures.
 
@@ -565,13 +614,18 @@ def embedding_sentence_scores(
     ``embedding_scores`` for the definitions. ``info`` contains the number
     of tokens, of tokens without a vector, and of segments that scored 0
     because the hypothesis or the reference had no token with a vector.
-    Vectors are used in float32, sums and means are taken in float64.
+    Vectors are used in float32; sums of long segments and means are taken
+    in float64. ``encoded``, if given, is ``EncodedTexts.from_texts(hyps +
+    refs, tokenize)`` computed earlier.
     """
     _check_same_length(hyps, refs)
     if not isinstance(vectors, WordVectors):
         vectors = WordVectors.from_mapping(vectors, source="in-memory table")
-    with cyclic_gc_paused():
-        ids, lengths, vocabulary = encode([tokenize(text) for text in itertools.chain(hyps, refs)])
+    if encoded is None:
+        encoded = EncodedTexts.from_texts(list(itertools.chain(hyps, refs)), tokenize)
+    if encoded.lengths.size != 2 * len(hyps):
+        raise ValueError(f"encoded texts hold {encoded.lengths.size} segments, expected {2 * len(hyps)} (hypotheses then references)")
+    ids, lengths, vocabulary = encoded.ids, encoded.lengths, encoded.vocabulary
     # Look each distinct token up once; row -1 means no vector.
     table = vectors.table
     known_rows: Dict[str, int] = {}
@@ -652,14 +706,16 @@ def sentence_lengths(texts: Sequence[str], tokenize: Tokenizer = whitespace_toke
     return np.fromiter((len(tokenize(text)) for text in texts), dtype=np.float64, count=len(texts))
 
 
-def length_stats(hyps: Sequence[str]) -> Dict[str, float]:
+def length_stats(hyps: Sequence[str], lengths: Optional[np.ndarray] = None) -> Dict[str, float]:
     """Return {"mean", "median", "empty", "count"} of hypothesis lengths in whitespace tokens.
 
     "empty" counts hypotheses with no token (empty or whitespace only);
     they are included in the mean and median as length 0. "count" is the
-    number of hypotheses. Mean and median are 0.0 for no hypotheses.
+    number of hypotheses. Mean and median are 0.0 for no hypotheses. Pass
+    ``lengths`` (``sentence_lengths(hyps)``) if already computed.
     """
-    lengths = sentence_lengths(hyps)
+    if lengths is None:
+        lengths = sentence_lengths(hyps)
     if lengths.size == 0:
         return {"mean": 0.0, "median": 0.0, "empty": 0, "count": 0}
     return {

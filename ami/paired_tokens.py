@@ -159,26 +159,15 @@ class PairedTokens:
 
     def lcs_lengths(self) -> np.ndarray:
         """Return the LCS length of each pair, shape [pairs]."""
-        # The LCS is symmetric, so the shorter side gives the table rows
-        # (one numpy step per row).
-        hyp_shorter = self.hyp_lengths <= self.ref_lengths
-        row_lengths = np.where(hyp_shorter, self.hyp_lengths, self.ref_lengths)
-        col_lengths = np.where(hyp_shorter, self.ref_lengths, self.hyp_lengths)
-        row_starts = np.where(hyp_shorter, self.hyp_starts, self.ref_starts)
-        col_starts = np.where(hyp_shorter, self.ref_starts, self.hyp_starts)
-        # Ids of both sides in one array: hypothesis ids first, then reference.
-        offset = self.hyp_ids.size
-        all_ids = np.concatenate([self.hyp_ids, self.ref_ids])
-        row_starts = np.where(hyp_shorter, row_starts, row_starts + offset)
-        col_starts = np.where(hyp_shorter, col_starts + offset, col_starts)
+        jobs = _Jobs.for_pairs(self, np.arange(self.num_pairs))
         result = np.zeros(self.num_pairs, dtype=np.int64)
-        for chunk, rows, cols in length_buckets(row_lengths, col_lengths):
-            row_tokens = _padded(all_ids, row_starts[chunk], row_lengths[chunk], rows, fill=-1)
-            col_tokens = _padded(all_ids, col_starts[chunk], col_lengths[chunk], cols, fill=-2)
-            previous = np.zeros((chunk.size, cols + 1), dtype=np.int32)
+        for batch, rows, cols in _ragged_batches(jobs.row_lengths, jobs.col_lengths):
+            row_tokens, col_tokens, active = jobs.tokens(batch, rows, cols)
+            previous = np.zeros((batch.size, cols + 1), dtype=np.int32)
             for row in range(rows):
-                _next_row(previous, row_tokens[:, row], col_tokens, previous)
-            result[chunk] = previous[:, cols]
+                count = active[row]
+                _next_row(previous[:count], row_tokens[:count, row], col_tokens[:count], previous[:count])
+            result[batch] = previous[:, cols]
         return result
 
     def summary_lcs_hits(
@@ -226,16 +215,18 @@ class PairedTokens:
             raise ValueError(f"pairs must be a boolean mask of {self.num_pairs} entries, got shape {selected.shape}")
         keep = selected[job_pairs]
         ref_start, ref_length, hyp_start, hyp_length = ref_start[keep], ref_length[keep], hyp_start[keep], hyp_length[keep]
+        jobs = _Jobs.for_sentences(self, ref_start, ref_length, hyp_start, hyp_length)
         on_union = np.zeros(self.ref_ids.size, dtype=bool)
-        for chunk, rows, cols in length_buckets(ref_length, hyp_length):
-            ref_tokens = _padded(self.ref_ids, ref_start[chunk], ref_length[chunk], rows, fill=-1)
-            hyp_tokens = _padded(self.hyp_ids, hyp_start[chunk], hyp_length[chunk], cols, fill=-2)
-            table = np.zeros((chunk.size, rows + 1, cols + 1), dtype=np.int32)
+        for batch, rows, cols in _ragged_batches(jobs.row_lengths, jobs.col_lengths):
+            row_tokens, col_tokens, active = jobs.tokens(batch, rows, cols)
+            table = np.zeros((batch.size, rows + 1, cols + 1), dtype=np.int32)
             for row in range(rows):
-                _next_row(table[:, row], ref_tokens[:, row], hyp_tokens, table[:, row + 1])
-            positions = _backtrack(table, ref_tokens, hyp_tokens, ref_length[chunk], hyp_length[chunk])
-            job_of_position, ref_position = positions
-            on_union[ref_start[chunk][job_of_position] + ref_position] = True
+                count = active[row]
+                _next_row(table[:count, row], row_tokens[:count, row], col_tokens[:count], table[:count, row + 1])
+            job_of_position, ref_position = _backtrack(
+                table, row_tokens, col_tokens, jobs.row_lengths[batch], jobs.col_lengths[batch], jobs.transposed[batch]
+            )
+            on_union[ref_start[batch][job_of_position] + ref_position] = True
 
         # Clip the union's token counts by the hypothesis token counts.
         ref_pairs = np.repeat(np.arange(self.num_pairs), self.ref_lengths)[on_union]
@@ -266,41 +257,53 @@ def _next_row(previous: np.ndarray, row_token: np.ndarray, col_tokens: np.ndarra
 
 
 def _backtrack(
-    table: np.ndarray, ref_tokens: np.ndarray, hyp_tokens: np.ndarray, ref_lengths: np.ndarray, hyp_lengths: np.ndarray
+    table: np.ndarray,
+    row_tokens: np.ndarray,
+    col_tokens: np.ndarray,
+    row_lengths: np.ndarray,
+    col_lengths: np.ndarray,
+    transposed: np.ndarray,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Read one LCS per job from its table, with rouge-score's rule.
 
-    From cell (i, j): equal tokens step diagonally and put reference
-    position i-1 on the LCS; otherwise step left if table[i, j-1] >
-    table[i-1, j], else up. Returns (job index, reference position) of
-    every position on an LCS.
+    rouge-score walks its table (rows: reference, columns: hypothesis)
+    from the bottom-right cell (i, j): equal tokens step diagonally and put
+    reference position i-1 on the LCS; otherwise it steps left if
+    table[i, j-1] > table[i-1, j], else up. A ``transposed`` job has the
+    hypothesis as rows, so there the same rule steps up on > and left
+    otherwise, and the reference position is the column. Jobs are sorted
+    by decreasing row length (see ``_ragged_batches``).
 
     The walk goes one table row per numpy step: in row i it moves left
     from its entry column to the nearest column where it must leave the
-    row (tokens equal, or the left cell not greater than the upper one),
-    found for all columns at once with a running maximum.
+    row, found for all columns at once with a running maximum. Returns
+    (job index, reference position) of every position on an LCS.
     """
     batch, rows_plus_one, cols_plus_one = table.shape
     columns = np.arange(1, cols_plus_one)
-    column = hyp_lengths.astype(np.int64).copy()
-    jobs = np.arange(batch)
+    column = col_lengths.astype(np.int64).copy()
     found_jobs: List[np.ndarray] = []
     found_positions: List[np.ndarray] = []
+    # Jobs whose rows start at or below the current row form a prefix.
+    started = np.searchsorted(-row_lengths, -np.arange(rows_plus_one), side="right")
     for row in range(rows_plus_one - 1, 0, -1):
-        # Jobs whose reference is shorter start below their last row.
-        active = (row <= ref_lengths) & (column > 0)
+        count = int(started[row])
+        jobs = np.arange(count)
+        current = column[:count]
+        active = current > 0
         if not active.any():
-            if (column > 0).any():
-                continue
-            break
-        equal = hyp_tokens == ref_tokens[:, row - 1 : row]
-        leave = equal | (table[:, row, :-1] <= table[:, row - 1, 1:])
+            continue
+        equal = col_tokens[:count] == row_tokens[:count, row - 1 : row]
+        left = table[:count, row, :-1]
+        up = table[:count, row - 1, 1:]
+        flipped = transposed[:count, None]
+        leave = equal | np.where(flipped, up > left, up >= left)
         last_exit = np.maximum.accumulate(np.where(leave, columns, 0), axis=1)
-        exit_column = np.where(active, last_exit[jobs, np.maximum(column, 1) - 1], column)
+        exit_column = np.where(active, last_exit[jobs, np.maximum(current, 1) - 1], current)
         diagonal = active & (exit_column > 0) & equal[jobs, np.maximum(exit_column, 1) - 1]
         found_jobs.append(jobs[diagonal])
-        found_positions.append(np.full(int(diagonal.sum()), row - 1, dtype=np.int64))
-        column = np.where(diagonal, exit_column - 1, exit_column)
+        found_positions.append(np.where(transposed[:count], exit_column - 1, row - 1)[diagonal])
+        column[:count] = np.where(diagonal, exit_column - 1, exit_column)
     if not found_jobs:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return np.concatenate(found_jobs), np.concatenate(found_positions)
@@ -345,6 +348,72 @@ def _bucket_sizes(lengths: np.ndarray) -> np.ndarray:
         ladder.append(int(np.ceil(ladder[-1] * 1.25)))
     ladder = np.asarray(ladder, dtype=np.int64)
     return ladder[np.searchsorted(ladder, lengths)]
+
+
+class _Jobs:
+    """LCS tables to fill: per job, the token runs that give its rows and columns.
+
+    Starts index ``ids``, the hypothesis ids followed by the reference ids.
+    The shorter side gives the rows, since each row costs one numpy step;
+    ``transposed`` marks the jobs whose rows are the hypothesis.
+    """
+
+    def __init__(self, ids, hyp_start, hyp_length, ref_start, ref_length):
+        self.ids = ids
+        self.transposed = hyp_length < ref_length
+        self.row_starts = np.where(self.transposed, hyp_start, ref_start)
+        self.row_lengths = np.where(self.transposed, hyp_length, ref_length)
+        self.col_starts = np.where(self.transposed, ref_start, hyp_start)
+        self.col_lengths = np.where(self.transposed, ref_length, hyp_length)
+
+    @classmethod
+    def for_pairs(cls, paired: "PairedTokens", pairs: np.ndarray) -> "_Jobs":
+        ids = np.concatenate([paired.hyp_ids, paired.ref_ids])
+        offset = paired.hyp_ids.size
+        return cls(ids, paired.hyp_starts[pairs], paired.hyp_lengths[pairs],
+                   offset + paired.ref_starts[pairs], paired.ref_lengths[pairs])
+
+    @classmethod
+    def for_sentences(cls, paired: "PairedTokens", ref_start, ref_length, hyp_start, hyp_length) -> "_Jobs":
+        ids = np.concatenate([paired.hyp_ids, paired.ref_ids])
+        return cls(ids, hyp_start, hyp_length, paired.hyp_ids.size + ref_start, ref_length)
+
+    def tokens(self, batch: np.ndarray, rows: int, cols: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return padded row tokens [B, rows], column tokens [B, cols] and,
+        per row r, the number of jobs (a prefix of ``batch``) with more than r rows."""
+        row_lengths = self.row_lengths[batch]
+        row_tokens = _padded(self.ids, self.row_starts[batch], row_lengths, rows, fill=-1)
+        col_tokens = _padded(self.ids, self.col_starts[batch], self.col_lengths[batch], cols, fill=-2)
+        active = np.searchsorted(-row_lengths, -np.arange(rows), side="left")
+        return row_tokens, col_tokens, active
+
+
+def _ragged_batches(
+    row_lengths: np.ndarray, col_lengths: np.ndarray, budget: int = _CELL_BUDGET
+) -> Iterator[Tuple[np.ndarray, int, int]]:
+    """Yield (job indices, rows, padded columns) for the jobs with both lengths > 0.
+
+    Jobs whose column counts round up to the same size (``_bucket_sizes``)
+    are sorted by decreasing row count and cut into batches of at most
+    about ``budget`` table cells (a larger job goes alone). ``rows`` is the
+    first job's row count; row r of a batch only needs its jobs with more
+    than r rows, which form a prefix, so shorter jobs cost no padding rows.
+    """
+    valid = np.flatnonzero((row_lengths > 0) & (col_lengths > 0))
+    if valid.size == 0:
+        return
+    col_sizes = _bucket_sizes(col_lengths[valid])
+    order = np.lexsort((-row_lengths[valid], col_sizes))
+    valid, col_sizes = valid[order], col_sizes[order]
+    boundaries = np.flatnonzero(np.diff(col_sizes) != 0) + 1
+    for group in np.split(np.arange(valid.size), boundaries):
+        cols = int(col_sizes[group[0]])
+        first = 0
+        while first < group.size:
+            rows = int(row_lengths[valid[group[first]]])
+            size = max(1, budget // ((rows + 1) * (cols + 1)))
+            yield valid[group[first : first + size]], rows, cols
+            first += size
 
 
 def length_buckets(

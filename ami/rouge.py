@@ -158,10 +158,11 @@ def rouge(
 # ami implementation
 # ---------------------------------------------------------------------------
 
-# rouge-score's tokenizer replaces runs of characters outside [a-z0-9] with
-# a space; "\n" is kept here only to separate texts joined into one string.
-_OUTSIDE_TOKENS = re.compile(r"[^a-z0-9\n]+")
 _VALID_TOKEN = re.compile(r"^[a-z0-9]+$")
+# Markers put between texts and between sentences of a text before
+# splitting the joined corpus; neither can be part of a token.
+_TEXT_MARK = "\x00"
+_SENTENCE_MARK = "|"
 
 
 def _porter_stemmer():
@@ -171,36 +172,60 @@ def _porter_stemmer():
     return porter.PorterStemmer()
 
 
-def tokenize_corpus(texts: Sequence[str], use_stemmer: bool) -> Tuple[np.ndarray, np.ndarray, List[str]]:
-    """Tokenize many texts as rouge-score does; return (ids, lengths, vocabulary).
+def tokenize_corpus(
+    texts: Sequence[str], use_stemmer: bool, sentences: bool = False
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, List[str]]:
+    """Tokenize many texts as rouge-score does.
 
-    Equal to ``rouge_score.tokenize.tokenize(text, stemmer)`` on each text:
-    the texts are lowercased one by one, joined with newlines (a newline
-    inside a text is a separator for rouge-score too, so it becomes a
-    space first), cleaned with one regular expression and split. Each
-    distinct word is stemmed once.
+    Returns (ids, sentence lengths, sentence counts, vocabulary). Without
+    ``sentences`` each text is one sentence. With ``sentences`` a newline
+    separates sentences, as rouge-score's rougeLsum reads it; text i then
+    has ``sentence counts[i]`` sentences, whose token counts come next in
+    ``sentence lengths``. The tokens of each text equal
+    ``rouge_score.tokenize.tokenize(text, stemmer)``: the corpus is joined
+    into one string with a marker between texts, lowercased, cleaned with
+    one regular expression (runs outside [a-z0-9] become a space) and split
+    once, and each distinct word is stemmed once.
     """
-    lowered = [text.lower() for text in texts]
-    lowered = [text.replace("\n", " ") if "\n" in text else text for text in lowered]
-    lines = _OUTSIDE_TOKENS.sub(" ", "\n".join(lowered)).split("\n") if lowered else []
-    ids, lengths, vocabulary = encode([line.split() for line in lines])
-    if not use_stemmer:
-        return ids, lengths, vocabulary
-    stem = _porter_stemmer().stem
-    stems = [stem(word) if len(word) > 3 else word for word in vocabulary]
-    stem_ids: Dict[str, int] = {}
-    remap = np.fromiter(
-        (stem_ids.setdefault(word, len(stem_ids)) if _VALID_TOKEN.match(word) else -1 for word in stems),
-        dtype=np.int64,
-        count=len(stems),
-    )
-    ids = remap[ids] if ids.size else ids
-    kept = ids >= 0
-    if not kept.all():
-        segment = np.repeat(np.arange(lengths.size), lengths)
-        lengths = np.bincount(segment[kept], minlength=lengths.size).astype(np.int64)
-        ids = ids[kept]
-    return ids, lengths, list(stem_ids)
+    if not texts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, []
+    joined = _TEXT_MARK.join(texts)
+    if joined.count(_TEXT_MARK) != len(texts) - 1:
+        # A text contains the marker itself; for rouge-score it is a separator.
+        joined = _TEXT_MARK.join(text.replace(_TEXT_MARK, " ") for text in texts)
+    keep = "\n" + _TEXT_MARK if sentences else _TEXT_MARK
+    cleaned = re.sub(f"[^a-z0-9{keep}]+", " ", joined.lower())
+    cleaned = cleaned.replace(_TEXT_MARK, f" {_TEXT_MARK} ")
+    if sentences:
+        cleaned = cleaned.replace("\n", f" {_SENTENCE_MARK} ")
+    flat_ids, _, vocabulary = encode([cleaned.split()])
+    marker_ids = {marker: vocabulary.index(marker) for marker in (_TEXT_MARK, _SENTENCE_MARK) if marker in vocabulary}
+    is_text_end = flat_ids == marker_ids.get(_TEXT_MARK, -1)
+    is_marker = is_text_end | (flat_ids == marker_ids.get(_SENTENCE_MARK, -1))
+    # Sentence k ends at marker k; the last one ends the corpus.
+    sentence_of_position = np.cumsum(is_marker) - is_marker
+    num_sentences = int(is_marker.sum()) + 1
+    text_of_sentence = np.concatenate([[0], np.cumsum(is_text_end[is_marker])])
+    sentence_counts = np.bincount(text_of_sentence, minlength=len(texts)).astype(np.int64)
+    ids = flat_ids[~is_marker]
+    sentence_of_token = sentence_of_position[~is_marker]
+    if use_stemmer:
+        stem = _porter_stemmer().stem
+        stem_ids: Dict[str, int] = {}
+        remap = np.full(len(vocabulary), -1, dtype=np.int64)
+        for word_id, word in enumerate(vocabulary):
+            if word in (_TEXT_MARK, _SENTENCE_MARK):
+                continue
+            stemmed = stem(word) if len(word) > 3 else word
+            if _VALID_TOKEN.match(stemmed):
+                remap[word_id] = stem_ids.setdefault(stemmed, len(stem_ids))
+        ids = remap[ids]
+        kept = ids >= 0
+        ids, sentence_of_token = ids[kept], sentence_of_token[kept]
+        vocabulary = list(stem_ids)
+    sentence_lengths = np.bincount(sentence_of_token, minlength=num_sentences).astype(np.int64)
+    return ids, sentence_lengths, sentence_counts, vocabulary
 
 
 def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
@@ -226,19 +251,11 @@ def _ami_chunk(hyps, refs, use_stemmer, rouge_types, split):
 def _ami_scores(hyps, refs, use_stemmer, rouge_types, split):
     count = len(hyps)
     needs_lsum = "rougeLsum" in rouge_types
+    texts = list(hyps) + list(refs)
     if needs_lsum:
-        hyp_sentences = [split(text) for text in hyps]
-        ref_sentences = [split(text) for text in refs]
-        sentence_counts = np.fromiter(
-            map(len, itertools.chain(hyp_sentences, ref_sentences)), dtype=np.int64, count=2 * count
-        )
-        texts = list(itertools.chain.from_iterable(itertools.chain(hyp_sentences, ref_sentences)))
-    else:
-        sentence_counts = np.ones(2 * count, dtype=np.int64)
-        texts = list(hyps) + list(refs)
-    ids, sentence_lengths, vocabulary = tokenize_corpus(texts, use_stemmer)
-    # Tokens of a text are those of its sentences one after the other, since
-    # only whitespace lies between sentences.
+        texts = ["\n".join(split(text)) for text in texts]
+    ids, sentence_lengths, sentence_counts, vocabulary = tokenize_corpus(texts, use_stemmer, sentences=needs_lsum)
+    # Tokens of a text are those of its sentences one after the other.
     segment_of_sentence = np.repeat(np.arange(2 * count), sentence_counts)
     lengths = np.bincount(segment_of_sentence, weights=sentence_lengths, minlength=2 * count).astype(np.int64)
     split_at = int(lengths[:count].sum())
