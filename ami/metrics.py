@@ -4,8 +4,11 @@ ROUGE, embedding similarity and length statistics.
 Every function takes detokenized text, one string per segment. Unless a
 docstring states otherwise, a token is an item of ``text.split()``, that is,
 the text is split on runs of whitespace and nothing else is normalized.
-BLEU and ROUGE use their packages' own tokenizers (sacrebleu 2.x, rouge-score
-0.1.x) so that scores match those packages exactly.
+BLEU and ROUGE tokenize as their packages do (sacrebleu 2.x, rouge-score
+0.1.x) and give exactly those packages' scores. By default ami computes
+their statistics with numpy for all segments at once (ami.bleu_tokenize,
+ami.paired_tokens, ami.rouge); ``implementation="sacrebleu"`` and
+``implementation="rouge-score"`` run the packages' own code instead.
 
 Alongside each metric there is a function for its per-segment sufficient
 statistics (``bleu_statistics``, ``NgramCounts``, ``rouge_sentence_scores``,

@@ -62,6 +62,9 @@ def split_sentences(text: str) -> List[str]:
     """
     sentences: List[str] = []
     for line in text.split("\n"):
+        if "." not in line and "!" not in line and "?" not in line and "\u2026" not in line:
+            sentences.append(line.strip())
+            continue
         start = 0
         for match in _SENTENCE_END.finditer(line):
             if match.group().startswith(".") and not match.group().startswith(".."):
