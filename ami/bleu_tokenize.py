@@ -4,9 +4,9 @@
 n-grams from, that is ``BLEU(...)._preprocess_segment(text).split()``.
 For the default "13a" tokenizer it applies the four regular expressions of
 sacrebleu's ``TokenizerRegexp`` once to the whole corpus, joined into one
-string, and builds each replacement from ``re.split`` pieces, because on
-Python 3.11 ``re.sub`` with group references expands every match in Python
-(two million matches on 100,000 dialogue lines). Other tokenizers, and any
+string. Each replacement is built from ``re.split`` pieces: on Python 3.11
+``re.sub`` with group references expands every match in Python, and
+100,000 dialogue lines have two million matches. Other tokenizers, and any
 sacrebleu whose "13a" rules differ from the ones written here, use
 sacrebleu's tokenizer on each distinct segment.
 
@@ -111,7 +111,8 @@ def tokenize_segments(texts: Sequence[str], scorer) -> List[List[str]]:
         token_lists = tokenize_13a([text.rstrip() for text in lowered])
     else:
         # NOTE: _preprocess_segment (lowercasing, then the tokenizer) is
-        # private sacrebleu API (2.0 to 2.6); tests compare with corpus_score.
+        # private sacrebleu API (2.0 to 2.6). Tests compare the resulting
+        # statistics with sacrebleu's own.
         token_lists = [scorer._preprocess_segment(text).split() for text in keys]
     distinct.update(zip(keys, token_lists))
     return [distinct[text] for text in texts]

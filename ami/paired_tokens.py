@@ -14,9 +14,10 @@ vocabulary. Its methods compute, for all pairs at once with numpy:
   several follows rouge-score's backtracking rule, because the union
   depends on it.
 
-sacrebleu and rouge-score loop over segments and table cells in Python;
-these functions give the same integers (tests compare them on the same
-text) in a small fraction of the time. ami.metrics turns them into scores.
+sacrebleu and rouge-score loop over segments and table cells in Python.
+These functions give the same integers in a small fraction of the time,
+and tests compare them on the same text. ami.metrics turns them into
+scores.
 """
 
 import itertools
@@ -32,15 +33,16 @@ _CELL_BUDGET = 1 << 22
 def encode(token_lists: Sequence[Sequence[str]]) -> Tuple[np.ndarray, np.ndarray, List[str]]:
     """Return (ids, lengths, vocabulary) for a list of token lists.
 
-    ``ids`` holds the id of every token, segment after segment; ``lengths``
-    the number of tokens of each segment; ``vocabulary[i]`` the token of id
-    i. Ids are numbered in order of first occurrence.
+    ``ids`` contains the id of every token, segment after segment.
+    ``lengths`` gives the number of tokens of each segment and
+    ``vocabulary[i]`` the token of id i. Ids are numbered in order of first
+    occurrence.
     """
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     tokens = list(itertools.chain.from_iterable(token_lists))
     # Each token first gets the position of its first occurrence as a
-    # provisional id (one C-level setdefault per token); a lookup table then
-    # renumbers the provisional ids to 0..V-1.
+    # provisional id, with one C-level setdefault per token. A lookup table
+    # then renumbers the provisional ids to 0..V-1.
     first_position: Dict[str, int] = {}
     provisional = np.fromiter(
         map(first_position.setdefault, tokens, range(len(tokens))), dtype=np.int64, count=len(tokens)
@@ -248,7 +250,7 @@ def _next_row(previous: np.ndarray, row_token: np.ndarray, col_tokens: np.ndarra
     """Write LCS table row i+1 into ``out`` given row i in ``previous``, shape [batch, cols + 1].
 
     Cell j of row i+1 is max(row i at j, row i at j-1 + [tokens equal],
-    row i+1 at j-1); the last term is a running maximum along the row.
+    row i+1 at j-1). The last term makes it a running maximum along the row.
     """
     equal = col_tokens == row_token[:, None]
     candidate = np.maximum(previous[:, 1:], previous[:, :-1] + equal)
@@ -396,7 +398,7 @@ def _ragged_batches(
     Jobs whose column counts round up to the same size (``_bucket_sizes``)
     are sorted by decreasing row count and cut into batches of at most
     about ``budget`` table cells (a larger job goes alone). ``rows`` is the
-    first job's row count; row r of a batch only needs its jobs with more
+    first job's row count. Row r of a batch only needs its jobs with more
     than r rows, which form a prefix, so shorter jobs cost no padding rows.
     """
     valid = np.flatnonzero((row_lengths > 0) & (col_lengths > 0))
@@ -425,8 +427,8 @@ def length_buckets(
     """Yield (job indices, padded rows, padded columns) for the jobs with both lengths > 0.
 
     Jobs whose lengths round up to the same sizes (``_bucket_sizes``)
-    share a padded shape; each batch holds jobs whose ``job_size(rows,
-    cols)`` add up to at most ``budget`` (a single larger job goes alone).
+    share a padded shape. In each batch the jobs' ``job_size(rows, cols)``
+    add up to at most ``budget`` (a single larger job goes alone).
     """
     valid = np.flatnonzero((row_lengths > 0) & (col_lengths > 0))
     if valid.size == 0:

@@ -35,11 +35,12 @@ def map_in_processes(function, arguments: List[tuple], workers: int) -> list:
 def cyclic_gc_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector inside the block.
 
-    Tokenizing a corpus creates millions of small lists and strings; the
-    collector then runs again and again over all live objects, which
-    tripled the time of splitting 200,000 lines in ami's benchmark. The
-    strings and lists hold no reference cycles, so nothing is left for the
-    collector to free. It is re-enabled (if it was enabled) on exit.
+    Tokenizing a corpus creates millions of small lists and strings, and
+    the collector runs again and again over all live objects. In ami's
+    benchmark, splitting 200,000 lines took 0.9 s with it and 0.2 s
+    without. The strings and lists contain no reference cycles, so nothing
+    is left for the collector to free. It is re-enabled (if it was
+    enabled) on exit.
     """
     was_enabled = gc.isenabled()
     gc.disable()

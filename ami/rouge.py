@@ -10,10 +10,11 @@ Two implementations give the same numbers:
 * ``"rouge-score"``: calls ``rouge_score.rouge_scorer.RougeScorer`` on each
   segment, for checking the first.
 
-Both follow rouge-score 0.1.2: lowercase, every run of characters outside
-[a-z0-9] becomes a space, Porter stemming (optional) of tokens longer than
-3 characters; P, R and F1 from clipped n-gram counts, from the LCS, or from
-the union LCS over sentences with rouge-score's backtracking and clipping.
+Both follow rouge-score 0.1.2. The text is lowercased, every run of
+characters outside [a-z0-9] becomes a space, and tokens longer than 3
+characters are Porter-stemmed (optional). P, R and F1 come from clipped
+n-gram counts, from the LCS, or from the union LCS over sentences with
+rouge-score's backtracking and clipping.
 """
 
 import itertools
@@ -185,10 +186,10 @@ def tokenize_corpus(
     separates sentences, as rouge-score's rougeLsum reads it; text i then
     has ``sentence counts[i]`` sentences, whose token counts come next in
     ``sentence lengths``. The tokens of each text equal
-    ``rouge_score.tokenize.tokenize(text, stemmer)``: the corpus is joined
+    ``rouge_score.tokenize.tokenize(text, stemmer)``. The corpus is joined
     into one string with a marker between texts, lowercased, cleaned with
     one regular expression (runs outside [a-z0-9] become a space) and split
-    once, and each distinct word is stemmed once.
+    once. Each distinct word is stemmed once.
     """
     if not texts:
         empty = np.zeros(0, dtype=np.int64)

@@ -106,7 +106,7 @@ def test_summary_lcs_hits_equal_rouge_score(vocabulary_size):
         assert hits[index] == expected, index
 
 
-def test_summary_lcs_rejects_lengths_that_do_not_add_up():
+def test_summary_lcs_bad_lengths():
     paired = PairedTokens.from_tokens([["a", "b"]], [["a"]])
     with pytest.raises(ValueError, match="hypothesis sentence lengths do not add up"):
         paired.summary_lcs_hits([1], [1], [1], [1])
