@@ -129,7 +129,7 @@ def main(argv=None):
     parser.add_argument("--no-repeat-ngram-size", type=int, default=3,
                         help="generation never repeats an n-gram of this size (0 disables)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--log-interval", type=int, default=100)
+    parser.add_argument("--log-interval", type=int, default=25, help="updates between training log lines and TensorBoard points")
     args = parser.parse_args(argv)
     logging.basicConfig(
         format="%(asctime)s | %(levelname)s | %(name)s | %(message)s",
