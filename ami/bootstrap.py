@@ -19,6 +19,14 @@ the 2.5th and 97.5th percentiles of d over resamples (a 95% percentile
 interval), and p: the share of resamples in which d has the opposite sign
 of the observed d or is 0 (p = 1 when the observed d is 0). A small p
 means the sign of the difference is stable under resampling.
+
+Corpus-level distinct-n and entropy-n are lower on a resample than on the
+test set, because drawing with replacement repeats segments and so their
+n-grams. The resampled d of these metrics can then lie mostly on one side
+of the observed d, and the percentile interval can even exclude it. For
+such columns (``recentre=True``) the interval and p are computed from the
+resampled d shifted so that their mean is the observed d. The bootstrap
+then gives the spread of d and the test set gives its location.
 """
 
 import logging
@@ -213,6 +221,8 @@ class PairedDifference:
     ``ci_low``/``ci_high`` are the 2.5th/97.5th percentiles of d over the
     resamples and ``p_value`` the share of resamples in which d has the
     opposite sign of ``observed`` or is 0 (1.0 when ``observed`` is 0).
+    ``mean`` is the mean of d over the resamples. With ``recentred`` the
+    interval and p come from d - mean + observed instead of d.
     """
 
     observed: float
@@ -221,14 +231,26 @@ class PairedDifference:
     ci_high: float
     p_value: float
     num_resamples: int
+    recentred: bool = False
 
 
 def paired_difference(
-    baseline_samples: np.ndarray, system_samples: np.ndarray, baseline_value: float, system_value: float
+    baseline_samples: np.ndarray,
+    system_samples: np.ndarray,
+    baseline_value: float,
+    system_value: float,
+    recentre: bool = False,
 ) -> PairedDifference:
-    """Summarize the per-resample differences of one metric between two systems."""
+    """Summarize the per-resample differences of one metric between two systems.
+
+    With ``recentre`` the differences are first shifted so that their mean
+    is the observed difference (see the module docstring).
+    """
     differences = np.asarray(system_samples, dtype=np.float64) - np.asarray(baseline_samples, dtype=np.float64)
     observed = float(system_value - baseline_value)
+    resampled_mean = float(differences.mean())
+    if recentre:
+        differences = differences - resampled_mean + observed
     if observed > 0:
         p_value = float(np.mean(differences <= 0))
     elif observed < 0:
@@ -238,9 +260,10 @@ def paired_difference(
     low, high = np.percentile(differences, [2.5, 97.5])
     return PairedDifference(
         observed=observed,
-        mean=float(differences.mean()),
+        mean=resampled_mean,
         ci_low=float(low),
         ci_high=float(high),
         p_value=p_value,
         num_resamples=int(differences.size),
+        recentred=recentre,
     )

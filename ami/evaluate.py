@@ -98,7 +98,10 @@ class MetricResult:
     tokenization, package signature), ``details`` other figures for the
     JSON report, ``note`` one line printed under the table. ``resampler``
     (optional) recomputes the scores on bootstrap resamples, see
-    ami.bootstrap. ``decimals`` sets the printed precision per column.
+    ami.bootstrap. ``recentred`` names the columns whose resampled values
+    are biased by repeated segments, so that their bootstrap differences
+    are recentred on the observed one. ``decimals`` sets the printed
+    precision per column.
     """
 
     scores: Dict[str, float]
@@ -106,6 +109,7 @@ class MetricResult:
     details: Dict[str, Any] = field(default_factory=dict)
     note: str = ""
     resampler: Optional[bootstrap_lib.Resampler] = None
+    recentred: Sequence[str] = ()
     decimals: Dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -303,6 +307,7 @@ def distinct_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricRes
         details=details,
         note=f"distinct-n ({settings.distinct_level} level): {definition}, whitespace tokens",
         resampler=bootstrap_lib.combine_resamplers(resamplers),
+        recentred=tuple(scores) if settings.distinct_level == "corpus" else (),
         decimals={column: 4 for column in scores},
     )
 
@@ -322,6 +327,7 @@ def entropy_metric(hyps, refs, srcs, settings: EvaluationSettings) -> MetricResu
         settings={"tokenization": "whitespace", "log_base": "e", "definition": definition},
         note=f"entropy-n: {definition}, whitespace tokens",
         resampler=bootstrap_lib.combine_resamplers(resamplers),
+        recentred=tuple(scores),
         decimals={column: 3 for column in scores},
     )
 
@@ -537,6 +543,7 @@ def evaluate(
     Empty hypotheses are allowed; the length metric counts them.
     """
     settings = settings or EvaluationSettings()
+    _warn_empty_references(references)
     if isinstance(settings.word_vectors, str) and "embedding" in settings.metrics:
         settings = dataclasses.replace(settings, word_vectors=_load_vectors(settings, [hypotheses, references]))
     results = compute_metrics(hypotheses, references, sources, settings)
@@ -546,10 +553,26 @@ def evaluate(
     return report
 
 
+def _warn_empty_references(references: Optional[Sequence[str]]) -> None:
+    if references is None:
+        return
+    empty = [index + 1 for index, reference in enumerate(references) if not reference.strip()]
+    if empty:
+        logger.warning(
+            "%d of %d references are empty (first at line %d); every hypothesis paired with one scores 0 in "
+            "ROUGE and the embedding metric, and BLEU counts it against a reference of length 0",
+            len(empty),
+            len(references),
+            empty[0],
+        )
+
+
 BOOTSTRAP_DEFINITION = (
     "paired bootstrap (Koehn, 2004): resamples of the test segments drawn with replacement, the same for all "
-    "systems; difference = system - baseline; 95% CI = 2.5th..97.5th percentile of the resampled differences; "
-    "p = share of resamples where the difference has the opposite sign of the observed difference or is 0"
+    "systems; difference = system - baseline; 95% CI = 2.5th..97.5th percentile of the resampled differences "
+    "(for corpus-level distinct-n and entropy-n after shifting them so that their mean is the observed "
+    "difference); p = share of resamples where the difference has the opposite sign of the observed "
+    "difference or is 0"
 )
 
 
@@ -577,6 +600,7 @@ def compare_systems(
     sizes = {name: len(hyps) for name, hyps in systems.items()}
     if len(set(sizes.values())) != 1:
         raise ValueError(f"systems have different numbers of hypotheses: {sizes}; they must cover the same segments")
+    _warn_empty_references(references)
     if isinstance(settings.word_vectors, str) and "embedding" in settings.metrics:
         texts = [references] + [systems[name] for name in names]
         settings = dataclasses.replace(settings, word_vectors=_load_vectors(settings, texts))
@@ -617,12 +641,17 @@ def _bootstrap_comparisons(
     logger.info("paired bootstrap: %d resamples of %d segments, seed %d", num_resamples, num_segments, seed)
     samples = bootstrap_lib.bootstrap_samples(resamplers, num_segments, num_resamples, seed)
     baseline_scores = {k: v for result in all_results[0].values() for k, v in result.scores.items()}
+    recentred = {column for result in all_results[0].values() for column in result.recentred}
     comparisons = []
     for index in range(1, len(names)):
         system_scores = {k: v for result in all_results[index].values() for k, v in result.scores.items()}
         for column, baseline_samples in samples[0].items():
             difference = bootstrap_lib.paired_difference(
-                baseline_samples, samples[index][column], baseline_scores[column], system_scores[column]
+                baseline_samples,
+                samples[index][column],
+                baseline_scores[column],
+                system_scores[column],
+                recentre=column in recentred,
             )
             comparisons.append(
                 {
@@ -674,6 +703,12 @@ def format_markdown(report: Mapping[str, Any]) -> str:
             "| system | metric | baseline | system | difference | 95% CI | p |",
             "|---|---|---:|---:|---:|---|---:|",
         ]
+        recentred = sorted({row["metric"] for row in report["comparisons"] if row.get("recentred")})
+        if recentred:
+            lines[-3:-3] = [
+                f"Intervals and p of {', '.join(recentred)} are recentred on the observed difference, because "
+                "repeated segments lower these corpus-level metrics on every resample."
+            ]
         for row in report["comparisons"]:
             places = decimals.get(row["metric"], 4)
             interval = f"[{_format_value(row['ci_low'], places)}, {_format_value(row['ci_high'], places)}]"

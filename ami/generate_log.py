@@ -76,8 +76,10 @@ def read_lines(path: str) -> List[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line_number = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1)
         raise ValueError(
-            f"{path}, line {line_number}: invalid UTF-8 ({error.reason} at byte {error.start}); "
+            f"{path}, line {line_number}: invalid UTF-8 ({error.reason} at byte {column} of the line, "
+            f"byte {error.start} of the file); "
             "convert the file to UTF-8, e.g. with iconv"
         ) from error
     lines = text.split("\n")

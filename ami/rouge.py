@@ -127,8 +127,8 @@ def rouge_sentence_scores(
     untokenizable = sum(part[1] for part in parts)
     if untokenizable:
         logger.warning(
-            "%d of %d non-empty hypotheses have no ROUGE tokens, because rouge-score keeps "
-            "only [a-z0-9] after lowercasing; their ROUGE is 0 (is the text non-English?)",
+            "%d of %d non-empty hypotheses have no ROUGE tokens and score 0: rouge-score keeps only "
+            "[a-z0-9] after lowercasing, so punctuation-only text and text in other scripts have none",
             untokenizable,
             len(hyps),
         )

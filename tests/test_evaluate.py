@@ -16,6 +16,7 @@ from ami.evaluate import (
     MetricResult,
     compare_systems,
     evaluate,
+    format_markdown,
     main,
     register_metric,
 )
@@ -185,7 +186,7 @@ def test_read_lines_errors(tmp_path):
         read_lines(str(empty))
     bad = tmp_path / "latin1.txt"
     bad.write_bytes("ok\nfine\ncaf\xe9\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=r"latin1.txt, line 3: invalid UTF-8"):
+    with pytest.raises(ValueError, match=r"latin1.txt, line 3: invalid UTF-8 \(.* at byte 3 of the line, byte 11 of the file\)"):
         read_lines(str(bad))
 
 
@@ -266,6 +267,42 @@ def test_paired_difference_definition():
     assert difference.mean == 1.0
     assert difference.p_value == 0.5
     assert difference.ci_low == pytest.approx(np.percentile([2, 0, -1, 3], 2.5))
+
+
+def test_paired_difference_recentred():
+    # Observed -1; resampled differences -3, -2, -2, -1 have mean -2, so the
+    # recentred differences are -2, -1, -1, 0: one of four is >= 0.
+    samples = np.array([-3.0, -2.0, -2.0, -1.0])
+    difference = bootstrap.paired_difference(np.zeros(4), samples, 0.0, -1.0, recentre=True)
+    assert difference.recentred
+    assert difference.mean == -2.0
+    assert difference.p_value == 0.25
+    assert difference.ci_low == pytest.approx(np.percentile([-2, -1, -1, 0], 2.5))
+    assert difference.ci_high == pytest.approx(np.percentile([-2, -1, -1, 0], 97.5))
+
+
+def test_corpus_distinct_interval_contains_observed():
+    rng = random.Random(2)
+    words = [f"w{index}" for index in range(300)]
+    refs = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(400)]
+    varied = [" ".join(rng.choice(words) for _ in range(rng.randint(3, 12))) for _ in range(400)]
+    repetitive = [" ".join(rng.choice(words[:40]) for _ in range(rng.randint(3, 12))) for _ in range(400)]
+    settings = EvaluationSettings(metrics=("distinct", "entropy", "length"))
+    report = compare_systems({"varied": varied, "repetitive": repetitive}, refs, settings=settings, num_resamples=300)
+    rows = {row["metric"]: row for row in report["comparisons"]}
+    for column in ("distinct-1", "distinct-2", "entropy-4"):
+        assert rows[column]["recentred"], column
+        assert rows[column]["ci_low"] <= rows[column]["observed"] <= rows[column]["ci_high"], column
+    assert not rows["length-mean"]["recentred"]
+    assert "recentred on the observed difference" in format_markdown(report)
+
+
+def test_empty_references_are_reported(caplog):
+    refs = ["a b c", "", "d e", "  "]
+    with caplog.at_level(logging.WARNING, logger="ami.evaluate"):
+        report = evaluate(["a b c", "x", "d e", "y"], refs, settings=EvaluationSettings(metrics=("rouge",)))
+    assert "2 of 4 references are empty (first at line 2)" in caplog.text
+    assert report["scores"]["rouge-1"] == pytest.approx(50.0)
 
 
 def test_compare_clearly_better_system():
