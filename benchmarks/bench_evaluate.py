@@ -16,7 +16,9 @@ available offline and their values do not change the running time.
 
 Printed: the machine, the time of sacrebleu's ``BLEU().corpus_score`` (13a
 tokenizer), of each ami metric and of the default dialogue and
-summarization metric sets, and each set's ratio to sacrebleu; with
+summarization metric sets, and each set's ratio to sacrebleu; the time of
+the ``ami-evaluate`` command on files, all metrics except the embedding
+and model-based ones; with
 ``--reference-implementations`` also BLEU and ROUGE computed by the
 packages' own code. Model-based metrics are not included. Times are
 wall-clock seconds, the fastest of ``--repeat`` runs. Other load on the
@@ -28,7 +30,9 @@ import logging
 import os
 import platform
 import random
+import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -144,6 +148,24 @@ def main(argv=None):
             lambda: compute_metrics(hyps, refs, settings=EvaluationSettings(metrics=names, **base)), args.repeat
         )
         print(f"| {label} | {seconds:.2f} | {seconds / sacrebleu_seconds:.2f}x |")
+
+    # The command line end to end: interpreter start-up, imports, reading the
+    # files, all metrics that need no word vectors or checkpoint, JSON output.
+    with tempfile.TemporaryDirectory() as directory:
+        hyp_file, ref_file = os.path.join(directory, "hyp.txt"), os.path.join(directory, "ref.txt")
+        for path, lines in ((hyp_file, hyps), (ref_file, refs)):
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+        names = "bleu,bleu-n,distinct,entropy,rouge,length"
+        command = [
+            sys.executable, "-m", "ami.evaluate", "--hyp", hyp_file, "--ref", ref_file,
+            "--metrics", names, "--json", os.path.join(directory, "scores.json"),
+        ]
+        seconds, finished = timed(lambda: subprocess.run(command, capture_output=True, text=True), args.repeat)
+        if finished.returncode != 0:
+            raise RuntimeError(f"ami-evaluate failed with exit status {finished.returncode}:\n{finished.stderr}")
+    print(f"\n| command line | seconds | ratio to sacrebleu |\n|---|---:|---:|")
+    print(f"| ami-evaluate --metrics {names} --json | {seconds:.2f} | {seconds / sacrebleu_seconds:.2f}x |")
 
     if args.reference_implementations:
         print("\n| implementation | seconds |\n|---|---:|")
