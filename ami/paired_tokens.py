@@ -72,7 +72,7 @@ class PairedTokens:
     ``hyp_ids``/``ref_ids`` are flat id arrays, segment after segment, with
     ``hyp_lengths``/``ref_lengths`` tokens per segment. Ids are compared
     only for equality, so any integer coding in which equal tokens get
-    equal ids works; ids must be >= 0.
+    equal ids works; ids must lie in 0 .. vocabulary_size - 1.
     """
 
     def __init__(
@@ -92,6 +92,9 @@ class PairedTokens:
         for name, ids, lengths in (("hypothesis", self.hyp_ids, self.hyp_lengths), ("reference", self.ref_ids, self.ref_lengths)):
             if int(lengths.sum()) != ids.size:
                 raise ValueError(f"{name} lengths sum to {int(lengths.sum())} but there are {ids.size} token ids")
+        for name, ids in (("hypothesis", self.hyp_ids), ("reference", self.ref_ids)):
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) >= max(int(vocabulary_size), 1)):
+                raise ValueError(f"{name} token ids must lie in 0..{int(vocabulary_size) - 1}")
         self.hyp_starts = _starts(self.hyp_lengths)
         self.ref_starts = _starts(self.ref_lengths)
         self.num_pairs = len(self.hyp_lengths)
