@@ -592,11 +592,18 @@ def _pair_embedding_scores(
         (ref_vectors, ref_scale, ref_len, ref_repeats, ref_sums, ref_extrema) = sides[1]
         scores["average"][chunk] = _cosines(hyp_sums, ref_sums)
         scores["extrema"][chunk] = _cosines(hyp_extrema, ref_extrema)
-        similarity = np.matmul(hyp_vectors, ref_vectors.transpose(0, 2, 1))
-        similarity *= hyp_scale[:, :, None]
-        similarity *= ref_scale[:, None, :]
-        best_for_hyp = similarity.max(axis=2)
-        best_for_ref = similarity.max(axis=1)
+        # Cosine matrices in blocks of hypothesis rows, so that one very long
+        # pair does not need rows x cols floats at once.
+        best_for_hyp = np.empty((chunk.size, rows), dtype=matrix.dtype)
+        best_for_ref = np.full((chunk.size, cols), -np.inf, dtype=matrix.dtype)
+        block = max(1, _GATHER_BUDGET // (chunk.size * cols))
+        ref_transposed = ref_vectors.transpose(0, 2, 1)
+        for first in range(0, rows, block):
+            similarity = np.matmul(hyp_vectors[:, first : first + block], ref_transposed)
+            similarity *= hyp_scale[:, first : first + block, None]
+            similarity *= ref_scale[:, None, :]
+            best_for_hyp[:, first : first + block] = similarity.max(axis=2)
+            np.maximum(best_for_ref, similarity.max(axis=1), out=best_for_ref)
         hyp_mean = (best_for_hyp.sum(axis=1, dtype=np.float64) - hyp_repeats * best_for_hyp[:, 0]) / hyp_len
         ref_mean = (best_for_ref.sum(axis=1, dtype=np.float64) - ref_repeats * best_for_ref[:, 0]) / ref_len
         scores["greedy"][chunk] = (hyp_mean + ref_mean) / 2.0

@@ -254,6 +254,22 @@ def test_embedding_scores_equal_float64_loop():
     )
 
 
+def test_embedding_long_pair_in_blocks(monkeypatch):
+    # A budget this small makes greedy matching split the cosine matrix into
+    # blocks of hypothesis rows.
+    monkeypatch.setattr(metrics, "_GATHER_BUDGET", 500)
+    rng = random.Random(17)
+    words = [f"w{index}" for index in range(30)]
+    hyps = [" ".join(rng.choice(words) for _ in range(120)), "w1 w2"]
+    refs = [" ".join(rng.choice(words) for _ in range(90)), "w2 w3 w4"]
+    numpy_rng = np.random.default_rng(1)
+    table = {word: numpy_rng.standard_normal(10) for word in words}
+    scores, _ = metrics.embedding_sentence_scores(hyps, refs, table)
+    expected = loop_embedding_scores(hyps, refs, table)
+    for name in expected:
+        np.testing.assert_allclose(scores[name], expected[name], atol=1e-6, err_msg=name)
+
+
 # ---------------------------------------------------------------------------
 # ami-evaluate with both implementations
 # ---------------------------------------------------------------------------
