@@ -17,7 +17,6 @@ n-gram counts, from the LCS, or from the union LCS over sentences with
 rouge-score's backtracking and clipping.
 """
 
-import itertools
 import logging
 import re
 from functools import lru_cache
