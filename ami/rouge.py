@@ -175,6 +175,21 @@ def _porter_stemmer():
     return porter.PorterStemmer()
 
 
+@lru_cache(maxsize=1 << 20)
+def _stem(word: str) -> str:
+    """Return the Porter stem of ``word``, remembered for the process.
+
+    Comparing several systems tokenizes the same references once per
+    system, so most words are stemmed only the first time.
+    """
+    return _shared_stemmer().stem(word)
+
+
+@lru_cache(maxsize=1)
+def _shared_stemmer():
+    return _porter_stemmer()
+
+
 def tokenize_corpus(
     texts: Sequence[str], use_stemmer: bool, sentences: bool = False
 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, List[str]]:
@@ -214,7 +229,7 @@ def tokenize_corpus(
     ids = flat_ids[~is_marker]
     sentence_of_token = sentence_of_position[~is_marker]
     if use_stemmer:
-        stem = _porter_stemmer().stem
+        stem = _stem
         stem_ids: Dict[str, int] = {}
         remap = np.full(len(vocabulary), -1, dtype=np.int64)
         for word_id, word in enumerate(vocabulary):
