@@ -239,8 +239,8 @@ def tokenize_corpus(
             if _VALID_TOKEN.match(stemmed):
                 remap[word_id] = stem_ids.setdefault(stemmed, len(stem_ids))
         ids = remap[ids]
-        kept = ids >= 0
-        ids, sentence_of_token = ids[kept], sentence_of_token[kept]
+        has_valid_stem = ids >= 0
+        ids, sentence_of_token = ids[has_valid_stem], sentence_of_token[has_valid_stem]
         vocabulary = list(stem_ids)
     sentence_lengths = np.bincount(sentence_of_token, minlength=num_sentences).astype(np.int64)
     return ids, sentence_lengths, sentence_counts, vocabulary
