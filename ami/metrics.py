@@ -25,7 +25,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Uni
 import numpy as np
 
 from ami.bleu_tokenize import tokenize_segments
-from ami.paired_tokens import PairedTokens, encode
+from ami.paired_tokens import PairedTokens, encode, length_buckets
 from ami.processes import chunk_bounds, cyclic_gc_paused, map_in_processes
 from ami.rouge import ROUGE_TYPES, rouge, rouge_sentence_scores, split_sentences  # noqa: F401 (re-exported)
 
@@ -560,8 +560,6 @@ def _pair_embedding_scores(
     token, which changes no maximum or minimum; its share of the sums and
     of the greedy means is subtracted.
     """
-    from ami.paired_tokens import length_buckets
-
     count, dim = hyp_lengths.size, matrix.shape[1]
     scores = {name: np.zeros(count, dtype=np.float64) for name in EMBEDDING_SCORES}
     norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))

@@ -220,6 +220,8 @@ class PairedTokens:
             raise ValueError(f"pairs must be a boolean mask of {self.num_pairs} entries, got shape {selected.shape}")
         keep = selected[job_pairs]
         ref_start, ref_length, hyp_start, hyp_length = ref_start[keep], ref_length[keep], hyp_start[keep], hyp_length[keep]
+        # NOTE: each job keeps its whole table for the backtracking, so a pair of
+        # sentences with 10,000 tokens each needs about 400 MB by itself.
         jobs = _Jobs.for_sentences(self, ref_start, ref_length, hyp_start, hyp_length)
         on_union = np.zeros(self.ref_ids.size, dtype=bool)
         for batch, rows, cols in _ragged_batches(jobs.row_lengths, jobs.col_lengths):

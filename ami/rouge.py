@@ -19,8 +19,9 @@ rouge-score's backtracking and clipping.
 
 import logging
 import re
+import types
 from functools import lru_cache
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -168,6 +169,7 @@ _TEXT_MARK = "\x00"
 _SENTENCE_MARK = "|"
 
 
+@lru_cache(maxsize=1)
 def _porter_stemmer():
     from nltk.stem import porter
 
@@ -176,18 +178,14 @@ def _porter_stemmer():
 
 
 @lru_cache(maxsize=1 << 20)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """Return the Porter stem of ``word``, remembered for the process.
 
     Comparing several systems tokenizes the same references once per
-    system, so most words are stemmed only the first time.
+    system, so most words are stemmed only the first time. Benchmarks clear
+    the cache with ``stem.cache_clear()`` between timed runs.
     """
-    return _shared_stemmer().stem(word)
-
-
-@lru_cache(maxsize=1)
-def _shared_stemmer():
-    return _porter_stemmer()
+    return _porter_stemmer().stem(word)
 
 
 def tokenize_corpus(
@@ -229,7 +227,6 @@ def tokenize_corpus(
     ids = flat_ids[~is_marker]
     sentence_of_token = sentence_of_position[~is_marker]
     if use_stemmer:
-        stem = _stem
         stem_ids: Dict[str, int] = {}
         remap = np.full(len(vocabulary), -1, dtype=np.int64)
         for word_id, word in enumerate(vocabulary):
@@ -331,7 +328,8 @@ class _CachedRougeTokenizer:
     """
 
     def __init__(self, use_stemmer: bool):
-        self._stemmer: Optional[_MemoizedStemmer] = _MemoizedStemmer(_porter_stemmer()) if use_stemmer else None
+        # rouge-score calls stemmer.stem(word); this module's cached stem does the same work.
+        self._stemmer = types.SimpleNamespace(stem=stem) if use_stemmer else None
         self._tokens: Dict[str, List[str]] = {}
 
     def tokenize(self, text: str) -> List[str]:
@@ -346,11 +344,6 @@ class _CachedRougeTokenizer:
             tokens = rouge_tokenize.tokenize(text, self._stemmer)
             self._tokens[text] = tokens
         return list(tokens)
-
-
-class _MemoizedStemmer:
-    def __init__(self, stemmer):
-        self.stem = lru_cache(maxsize=1 << 20)(stemmer.stem)
 
 
 def _rouge_score_chunk(hyps, refs, use_stemmer, rouge_types, split):
