@@ -23,9 +23,9 @@ from typing import Dict, List, Optional, Sequence
 
 logger = logging.getLogger(__name__)
 
-# sacrebleu 2.x TokenizerRegexp rules, each with how ami rebuilds its
-# replacement from the pieces of pattern.split(): the pieces alternate
-# between text and the captured groups.
+# sacrebleu's TokenizerRegexp rules as in sacrebleu 2.6, each with how ami
+# rebuilds its replacement from the pieces of pattern.split(). The pieces
+# alternate between text and the captured groups.
 _RULE_1 = r"([\{-\~\[-\` -\&\(-\+\:-\@\/])"  # any of these characters -> " c "
 _RULE_2 = r"([^0-9])([\.,])"  # "x." -> "x . " unless x is a digit
 _RULE_3 = r"([\.,])([^0-9])"  # ".x" -> " . x" unless x is a digit
@@ -85,7 +85,10 @@ def tokenize_13a(texts: Sequence[str]) -> List[List[str]]:
     joined = _apply_rules(" " + " \n ".join(prepared) + " ") if prepared else ""
     lines = joined.split("\n")
     if len(lines) != len(texts) and texts:
-        raise RuntimeError(f"13a tokenization produced {len(lines)} lines for {len(texts)} segments")
+        raise RuntimeError(
+            f"13a tokenization produced {len(lines)} lines for {len(texts)} segments, which is a bug in ami; "
+            "pass --bleu-implementation sacrebleu to use sacrebleu's own code"
+        )
     return [line.split() for line in lines] if texts else []
 
 
@@ -111,8 +114,8 @@ def tokenize_segments(texts: Sequence[str], scorer) -> List[List[str]]:
         token_lists = tokenize_13a([text.rstrip() for text in lowered])
     else:
         # NOTE: _preprocess_segment (lowercasing, then the tokenizer) is
-        # private sacrebleu API (2.0 to 2.6). Tests compare the resulting
-        # statistics with sacrebleu's own.
+        # private sacrebleu API, checked with sacrebleu 2.6. Tests compare the
+        # resulting statistics with sacrebleu's own.
         token_lists = [scorer._preprocess_segment(text).split() for text in keys]
     distinct.update(zip(keys, token_lists))
     return [distinct[text] for text in texts]

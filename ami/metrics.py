@@ -550,7 +550,7 @@ def _extrema(maxima: np.ndarray, minima: np.ndarray) -> np.ndarray:
 def _pair_embedding_scores(
     hyp_rows: np.ndarray, hyp_lengths: np.ndarray, ref_rows: np.ndarray, ref_lengths: np.ndarray, matrix: np.ndarray
 ) -> Dict[str, np.ndarray]:
-    """Return {"average", "extrema", "greedy": array [segments]}; 0 where a side has no token.
+    """Return {"average", "extrema", "greedy": array [segments]}, with 0 where a side has no token.
 
     ``hyp_rows``/``ref_rows`` list the matrix row of every token, segment
     after segment. Pairs of similar lengths are processed together: their

@@ -274,8 +274,8 @@ def _backtrack(
     """Read one LCS per job from its table, with rouge-score's rule.
 
     rouge-score walks its table (rows: reference, columns: hypothesis)
-    from the bottom-right cell (i, j): equal tokens step diagonally and put
-    reference position i-1 on the LCS; otherwise it steps left if
+    from the bottom-right cell (i, j). Equal tokens step diagonally and put
+    reference position i-1 on the LCS. Otherwise it steps left if
     table[i, j-1] > table[i-1, j], else up. A ``transposed`` job has the
     hypothesis as rows, so there the same rule steps up on > and left
     otherwise, and the reference position is the column. Jobs are sorted
@@ -361,7 +361,7 @@ class _Jobs:
     """LCS tables to fill: per job, the token runs that give its rows and columns.
 
     Starts index ``ids``, the hypothesis ids followed by the reference ids.
-    The shorter side gives the rows, since each row costs one numpy step;
+    The shorter side gives the rows, since each row costs one numpy step.
     ``transposed`` marks the jobs whose rows are the hypothesis.
     """
 

@@ -250,7 +250,7 @@ def _f1(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
 
 
 def _score(matches: np.ndarray, hyp_counts: np.ndarray, ref_counts: np.ndarray, defined: np.ndarray) -> np.ndarray:
-    """Return [segments, 3] of (P, R, F1) = matches / hyp count, matches / ref count; 0 where not ``defined``."""
+    """Return [segments, 3] of (P, R, F1) = matches / hyp count, matches / ref count, or 0 where not ``defined``."""
     defined = defined & (hyp_counts > 0) & (ref_counts > 0)
     precision = np.divide(matches, hyp_counts, out=np.zeros(matches.shape, dtype=np.float64), where=defined)
     recall = np.divide(matches, ref_counts, out=np.zeros(matches.shape, dtype=np.float64), where=defined)
@@ -258,7 +258,7 @@ def _score(matches: np.ndarray, hyp_counts: np.ndarray, ref_counts: np.ndarray, 
 
 
 def _ami_chunk(hyps, refs, use_stemmer, rouge_types, split):
-    """Score one chunk; return ({type: array [segments, 3]}, hypotheses without ROUGE tokens)."""
+    """Return ({type: array [segments, 3]}, hypotheses without ROUGE tokens) for one chunk."""
     with cyclic_gc_paused():
         return _ami_scores(hyps, refs, use_stemmer, rouge_types, split)
 
@@ -347,7 +347,7 @@ class _CachedRougeTokenizer:
 
 
 def _rouge_score_chunk(hyps, refs, use_stemmer, rouge_types, split):
-    """Score one chunk with rouge-score; return ({type: array [segments, 3]}, hypotheses without ROUGE tokens)."""
+    """Return ({type: array [segments, 3]}, hypotheses without ROUGE tokens) for one chunk, from rouge-score."""
     from rouge_score import rouge_scorer
 
     tokenizer = _CachedRougeTokenizer(use_stemmer)

@@ -14,12 +14,12 @@ Word vectors for the embedding metric are random 300-dimensional vectors for
 every hypothesis and reference token, held in memory: no real vectors are
 available offline and their values do not change the running time.
 
-Printed: the machine, the time of sacrebleu's ``BLEU().corpus_score`` (13a
-tokenizer), of each ami metric and of the default dialogue and
-summarization metric sets, and each set's ratio to sacrebleu; the time of
-the ``ami-evaluate`` command on files, all metrics except the embedding
-and model-based ones; with
-``--reference-implementations`` also BLEU and ROUGE computed by the
+Printed: the machine and the time of sacrebleu's ``BLEU().corpus_score``
+(13a tokenizer). Then the time of each ami metric and of the default
+dialogue and summarization metric sets, with each set's ratio to
+sacrebleu. Then the time of the ``ami-evaluate`` command on files, with
+all metrics except the embedding and model-based ones. With
+``--reference-implementations``, also BLEU and ROUGE computed by the
 packages' own code. Model-based metrics are not included. Times are
 wall-clock seconds, the fastest of ``--repeat`` runs. Other load on the
 machine inflates them.
